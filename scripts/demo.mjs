@@ -1,0 +1,45 @@
+// npm run demo: the daemon on the embedded default config, visibly working on sample mail.
+// Delivers fixtures/mail/samples/*.eml into ./var/maildir/support, runs one pass, shows the
+// tickets and the replies written, then keeps the daemon running for new mail until Ctrl-C.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+process.chdir(root);
+const cli = [path.join(root, 'bin', 'pecdesk.js'), '--config', 'config/default.yaml'];
+const env = { ...process.env, PECDESK_LOG_LEVEL: process.env.PECDESK_LOG_LEVEL ?? 'warn' };
+const pecdesk = (...args) => {
+  const r = spawnSync(process.execPath, [...cli, ...args], { stdio: 'inherit', env });
+  if (r.status !== 0) process.exit(r.status ?? 2);
+};
+const bold = process.stdout.isTTY ? (s) => `\x1b[1m${s}\x1b[0m` : (s) => s;
+const say = (s) => process.stdout.write(`\n${bold(`== ${s}`)}\n`);
+
+// Deliver the samples the way an MTA does: write in tmp/, rename into new/.
+const samples = path.join('fixtures', 'mail', 'samples');
+const maildir = path.join('var', 'maildir', 'support');
+for (const d of ['tmp', 'new', 'cur']) mkdirSync(path.join(maildir, d), { recursive: true });
+const files = readdirSync(samples).filter((f) => f.endsWith('.eml')).sort();
+const t = Math.floor(Date.now() / 1000);
+files.forEach((f, i) => {
+  const name = `${t}.M${String(i).padStart(6, '0')}P${process.pid}.${hostname()}`;
+  writeFileSync(path.join(maildir, 'tmp', name), readFileSync(path.join(samples, f)));
+  renameSync(path.join(maildir, 'tmp', name), path.join(maildir, 'new', name));
+});
+say(`Delivered ${files.length} sample messages from ${samples}/ into ${maildir}/new`);
+say('pecdesk run --once: one pass over the mailboxes, replies written to var/outbox');
+pecdesk('run', '--once');
+say('pecdesk tickets list');
+pecdesk('tickets', 'list');
+say('pecdesk outbox list');
+pecdesk('outbox', 'list');
+say('pecdesk run: the daemon keeps running for new mail (a message already seen shows as a duplicate)');
+
+const daemon = spawn(process.execPath, [...cli, 'run'], { stdio: 'inherit', env });
+const forward = (sig) => daemon.kill(sig);
+process.on('SIGINT', forward);
+process.on('SIGTERM', forward);
+daemon.on('exit', (code) => process.exit(code ?? 0));

@@ -1,0 +1,77 @@
+// pecdesk run [--once]: the daemon on both Maildirs, and the outbox.
+import path from 'node:path';
+import type { Command } from 'commander';
+import { runDaemon, StopSignal } from '../daemon/run.js';
+import type { IngestResult } from '../intake/result.js';
+import { isJson, withDesk } from './common.js';
+import { localTime, parseInstant, printJson } from './output.js';
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run the daemon: watch the mailboxes, process mail, send replies')
+    .option('--once', 'one pass over every mailbox, drain the outbox, exit')
+    .option('--now <iso>', 'fix the clock (tests and replays)')
+    .action(async (o: { once?: boolean; now?: string }, cmd: Command) => {
+      const fixed = o.now ? parseInstant(o.now, '--now') : undefined;
+      const json = isJson(cmd);
+      await withDesk(cmd, async (desk) => {
+        const stop = new StopSignal();
+        const onSignal = (sig: string) => {
+          desk.log.info({ signal: sig }, 'stopping after the message in hand');
+          stop.stop();
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        const tz = desk.cfg.timezone;
+        const results: Array<IngestResult & { mailbox: string }> = [];
+        const outbox: Array<{ id: number; to: string; via: string }> = [];
+        const failed: Array<{ id: number; to: string; error: string }> = [];
+        desk.log.info({ once: Boolean(o.once), dataDir: desk.cfg.dataDir }, 'pecdesk started');
+        try {
+          await runDaemon(desk, {
+            once: Boolean(o.once),
+            clock: () => fixed ?? new Date(),
+            stopSignal: stop,
+            onMessage: (mailbox, _name, r) => {
+              if (json) {
+                if (o.once) results.push({ ...r, mailbox });
+                else process.stdout.write(`${JSON.stringify({ event: 'message', mailbox, ...r })}\n`);
+                return;
+              }
+              const what = r.ticket
+                ? `${r.ticket.ref} ${r.ticket.priority}, take charge by ${localTime(r.ticket.takeChargeDueAt, tz)}`
+                : r.duplicateOf
+                  ? `duplicate of ${r.duplicateOf.ticketRef ?? 'an earlier message'}`
+                  : r.quarantine
+                    ? `QUARANTINED #${r.quarantine.id}: ${r.quarantine.reason}`
+                    : 'no ticket';
+              const reply = r.reply ? ` · reply «${r.reply.template}» queued` : '';
+              process.stdout.write(`${localTime(new Date().toISOString(), tz)}  ${mailbox.padEnd(7)} ${r.classification.padEnd(11)} ${(r.sender.address ?? '—').padEnd(34)} → ${what}${reply}\n`);
+            },
+            onOutbox: (report) => {
+              outbox.push(...report.sent);
+              failed.push(...report.failed);
+              if (json) {
+                if (!o.once) process.stdout.write(`${JSON.stringify({ event: 'outbox', ...report })}\n`);
+                return;
+              }
+              for (const s of report.sent) process.stdout.write(`${' '.repeat(16)} reply #${s.id} to ${s.to} written: ${path.relative(process.cwd(), s.via) || s.via}\n`);
+              for (const f of report.failed) process.stdout.write(`${' '.repeat(16)} reply #${f.id} to ${f.to} NOT sent: ${f.error}${f.final ? ' (giving up)' : ' (will retry)'}\n`);
+            },
+            onIdle: (dirs) => {
+              if (json) return;
+              process.stdout.write(
+                `\nWaiting for mail. Drop .eml files into\n  ${path.relative(process.cwd(), dirs.support) || dirs.support}   (support mailbox)\n  ${path.relative(process.cwd(), dirs.pec) || dirs.pec}       (PEC mailbox)\nCtrl-C to stop.\n\n`,
+              );
+            },
+          });
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+        if (json && o.once) printJson({ results, outbox: { sent: outbox, failed } });
+        desk.log.info('pecdesk stopped');
+      }, { now: fixed });
+    });
+}

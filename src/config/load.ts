@@ -1,0 +1,191 @@
+// Configuration: YAML file → ${ENV} interpolation → zod validation → typed Config.
+// Errors name the file and the key ("config/x.yaml: mailboxes.pec.maildir: required").
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM');
+const dayHours = z.union([z.null(), z.object({ open: hhmm, close: hhmm }).strict()]);
+const address = z.string().regex(/^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$/, 'expected an e-mail address');
+
+const smtpSchema = z
+  .object({
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(587),
+    secure: z.boolean().default(false),
+    user: z.string().optional(),
+    pass: z.string().optional(),
+  })
+  .strict();
+
+const mailboxSchema = z
+  .object({
+    address,
+    // IMAP (`imap:`, `folder`, `processedFolder`) joins here with the IMAP source.
+    maildir: z.string().min(1),
+    smtp: smtpSchema.optional(),
+    outboxDir: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((m) => Boolean(m.smtp) || Boolean(m.outboxDir), {
+    message: 'one of smtp or outboxDir is required (where replies go)',
+  });
+
+export const configSchema = z
+  .object({
+    dataDir: z.string().min(1),
+    timezone: z.string().default('Europe/Rome'),
+    desk: z
+      .object({
+        name: z.string().default('Help Desk Cloud PA'),
+        // Other addresses of the desk itself: never auto-reply to them (loops).
+        ownAddresses: z.array(address).default([]),
+        messageIdDomain: z.string().optional(),
+      })
+      .strict()
+      .default({ name: 'Help Desk Cloud PA', ownAddresses: [] }),
+    directory: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
+    trust: z
+      .object({
+        signatures: z.string().optional(),
+        pecProviders: z.string().optional(),
+        authservIds: z.array(z.string()).default([]),
+      })
+      .strict()
+      .default({ authservIds: [] }),
+    mailboxes: z
+      .object({ pec: mailboxSchema, support: mailboxSchema })
+      .strict(),
+    calendar: z
+      .object({
+        hours: z
+          .object({
+            mon: dayHours, tue: dayHours, wed: dayHours, thu: dayHours,
+            fri: dayHours, sat: dayHours, sun: dayHours,
+          })
+          .strict()
+          .optional(),
+        extraHolidays: z
+          .array(z.string().regex(/^(\d{4}-)?\d{2}-\d{2}$/, 'expected YYYY-MM-DD or MM-DD'))
+          .default([]),
+      })
+      .strict()
+      .default({ extraHolidays: [] }),
+    priority: z
+      .object({ default: z.enum(['P1+', 'P1', 'P2', 'P3', 'P4', 'P7']).default('P4') })
+      .strict()
+      .default({ default: 'P4' }),
+    onCall: z.object({ address: address.optional() }).strict().default({}),
+    secondLevel: z.object({ address: address.optional() }).strict().default({}),
+    limits: z
+      .object({
+        maxMessageBytes: z.number().int().positive().default(50 * 1024 * 1024),
+        repliesPerSenderPerHour: z.number().int().min(0).default(5),
+      })
+      .strict()
+      .default({ maxMessageBytes: 50 * 1024 * 1024, repliesPerSenderPerHour: 5 }),
+    daemon: z
+      .object({
+        pollSeconds: z.number().positive().default(5),
+        outboxRetryBaseSeconds: z.number().positive().default(60),
+        outboxMaxAttempts: z.number().int().positive().default(10),
+      })
+      .strict()
+      .default({ pollSeconds: 5, outboxRetryBaseSeconds: 60, outboxMaxAttempts: 10 }),
+    http: z.object({ listen: z.string().optional() }).strict().default({}),
+    templatesDir: z.string().optional(),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema> & {
+  /** The file this configuration came from (for messages). */
+  source: string;
+  /** Where the shipped config/ folder lives (templates, default rules). */
+  configRoot: string;
+};
+export type MailboxName = 'pec' | 'support';
+export type MailboxConfig = Config['mailboxes']['pec'];
+
+/** Replace ${VAR} with the environment's value; a missing variable is a config error. */
+export function interpolateEnv(value: unknown, file: string, keyPath: string[] = []): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+      const v = process.env[name];
+      if (v === undefined) {
+        throw new ConfigError(`${file}: ${keyPath.join('.') || '(root)'}: environment variable ${name} is not set`);
+      }
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, file, [...keyPath, String(i)]));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, file, [...keyPath, k])]),
+    );
+  }
+  return value;
+}
+
+/** The project root: where config/ and migrations/ ship (two levels above dist/config). */
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function defaultConfigPath(cwd = process.cwd()): string {
+  const local = path.join(cwd, 'config', 'pecdesk.yaml');
+  if (existsSync(local)) return local;
+  const cwdDefault = path.join(cwd, 'config', 'default.yaml');
+  if (existsSync(cwdDefault)) return cwdDefault;
+  return path.join(projectRoot, 'config', 'default.yaml');
+}
+
+export function formatZodIssues(file: string, error: z.ZodError): string {
+  return error.issues
+    .map((i) => `${file}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .join('\n');
+}
+
+/** Load, interpolate and validate a config file. Relative paths resolve against the cwd. */
+export function loadConfig(file?: string): Config {
+  const source = file ?? defaultConfigPath();
+  let text: string;
+  try {
+    text = readFileSync(source, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${source}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    const msg = e instanceof YAMLParseError ? e.message.split('\n')[0] : (e as Error).message;
+    throw new ConfigError(`${source}: invalid YAML: ${msg}`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(`${source}: (root): expected a mapping of configuration keys`);
+  }
+  const interpolated = interpolateEnv(raw, source);
+  const parsed = configSchema.safeParse(interpolated);
+  if (!parsed.success) throw new ConfigError(formatZodIssues(source, parsed.error));
+  const cfg = parsed.data;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: cfg.timezone });
+  } catch {
+    throw new ConfigError(`${source}: timezone: unknown time zone ${JSON.stringify(cfg.timezone)}`);
+  }
+  return { ...cfg, source, configRoot: path.join(projectRoot, 'config') };
+}
+
+/** Every address that belongs to the desk itself. */
+export function deskAddresses(cfg: Config): string[] {
+  return [cfg.mailboxes.pec.address, cfg.mailboxes.support.address, ...cfg.desk.ownAddresses].map((a) =>
+    a.toLowerCase(),
+  );
+}

@@ -1,0 +1,125 @@
+// The daemon loop: each Maildir's new/ → pipeline → cur/ (only after the commit), then the
+// outbox. SIGINT/SIGTERM finish the message in hand and return.
+import { watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
+import type { MailboxName } from '../config/load.js';
+import type { IngestResult } from '../intake/result.js';
+import { ingestMessage, reprocessStored } from '../intake/pipeline.js';
+import { Maildir } from '../mail/maildir.js';
+import { drainOutbox, type DrainReport } from '../outbox/worker.js';
+import type { Desk } from '../runtime/context.js';
+import { unfinishedMessages } from '../store/messages.js';
+
+export interface RunOptions {
+  once: boolean;
+  clock: () => Date;
+  onMessage?: (mailbox: MailboxName, name: string, result: IngestResult) => void;
+  onOutbox?: (report: DrainReport) => void;
+  onIdle?: (mailboxes: Record<MailboxName, string>) => void;
+  /** Resolves when the daemon should stop (signals). */
+  stopSignal?: StopSignal;
+}
+
+export class StopSignal {
+  stopped = false;
+  private wakers: Array<() => void> = [];
+  stop(): void {
+    this.stopped = true;
+    this.wake();
+  }
+  wake(): void {
+    for (const w of this.wakers.splice(0)) w();
+  }
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(t);
+        self.wakers = self.wakers.filter((w) => w !== done);
+        resolve();
+      }
+      this.wakers.push(done);
+    });
+  }
+}
+
+const MAILBOXES: MailboxName[] = ['pec', 'support'];
+
+/** Messages recorded by `ingest` but never finished (a crash): finish them first. */
+async function recoverUnfinished(desk: Desk, clock: () => Date): Promise<void> {
+  for (const row of unfinishedMessages(desk.db)) {
+    if (row.source !== 'file') continue; // Maildir ones are still in new/ and come round again
+    const r = await reprocessStored(desk, row.id, clock());
+    desk.log.info({ messageRow: row.id, classification: r.classification }, 'recovered unfinished message');
+  }
+}
+
+/** One pass over every mailbox; returns how many messages were handled. */
+export async function pollOnce(desk: Desk, opts: RunOptions): Promise<number> {
+  let handled = 0;
+  for (const mailbox of MAILBOXES) {
+    const md = new Maildir(desk.cfg.mailboxes[mailbox].maildir);
+    md.ensure();
+    for (const name of md.listNew()) {
+      if (opts.stopSignal?.stopped) return handled;
+      let read: { bytes: Buffer; arrivedAt: Date };
+      try {
+        read = md.read(name);
+      } catch (e) {
+        // Vanished (another consumer) or unreadable: leave it, say so, go on.
+        desk.log.warn({ mailbox, name, error: (e as Error).message }, 'cannot read Maildir message');
+        continue;
+      }
+      const result = await ingestMessage(
+        desk,
+        { bytes: read.bytes, mailbox, source: 'maildir', sourceUid: Maildir.uid(name), file: md.pathOf(name), arrivedAt: read.arrivedAt },
+        opts.clock(),
+      );
+      md.acknowledge(name);
+      handled++;
+      opts.onMessage?.(mailbox, name, result);
+    }
+  }
+  return handled;
+}
+
+export async function runDaemon(desk: Desk, opts: RunOptions): Promise<void> {
+  const stop = opts.stopSignal ?? new StopSignal();
+  opts = { ...opts, stopSignal: stop };
+  await recoverUnfinished(desk, opts.clock);
+  const watchers: FSWatcher[] = [];
+  if (!opts.once) {
+    // fs.watch only shortens the wait; polling stays the source of truth.
+    for (const mailbox of MAILBOXES) {
+      try {
+        const w = watch(path.join(desk.cfg.mailboxes[mailbox].maildir, 'new'), () => stop.wake());
+        w.on('error', () => undefined);
+        watchers.push(w);
+      } catch {
+        /* polling alone */
+      }
+    }
+  }
+  let announcedIdle = false;
+  try {
+    for (;;) {
+      const handled = await pollOnce(desk, opts);
+      if (stop.stopped) break;
+      const report = await drainOutbox(desk, opts.clock());
+      if (report.sent.length || report.failed.length) opts.onOutbox?.(report);
+      if (opts.once || stop.stopped) break;
+      if (!announcedIdle || handled > 0) {
+        opts.onIdle?.({
+          pec: path.join(desk.cfg.mailboxes.pec.maildir, 'new'),
+          support: path.join(desk.cfg.mailboxes.support.maildir, 'new'),
+        });
+        announcedIdle = true;
+      }
+      await stop.sleep(desk.cfg.daemon.pollSeconds * 1000);
+      if (stop.stopped) break;
+    }
+  } finally {
+    for (const w of watchers) w.close();
+  }
+}

@@ -1,0 +1,360 @@
+// One message from bytes to a durable outcome (DESIGN "data flows one way"):
+// raw store + record → parse → facts → decide (pure) → one transaction → result.
+// Whatever throws after recording quarantines the message; nothing is lost.
+import { randomUUID } from 'node:crypto';
+import type { MailboxName } from '../config/load.js';
+import { nextOpening, toLocal } from '../desk/calendar.js';
+import { decide, type Decision, type MessageFacts, type MessageKind, type ThreadCandidate } from '../desk/decide.js';
+import { formatTicketRef, replySubject, ticketRefsInSubject } from '../desk/refs.js';
+import { resolveRequester, type Requester } from '../desk/requester.js';
+import type { SenderVerification } from '../desk/types.js';
+import { bounceDiagnostic, bouncedMessageIds, isAutoReply, isBounce, neverReplyReason } from '../mail/auto-detect.js';
+import { MessageRejected, parseMessage, threadKey, type ParsedMessage } from '../mail/parse.js';
+import { describeServiceHours, formatItalianDateTime, renderTemplate } from '../outbox/templates.js';
+import { channelOf, type Desk } from '../runtime/context.js';
+import { nextNumber } from '../store/counters.js';
+import { senderFacts } from '../store/directory.js';
+import {
+  findBySourceUid, findOriginal, findUnfinishedBySha, finishMessage, getMessage, insertMessage, type MessageRow,
+} from '../store/messages.js';
+import { automaticRepliesSince, findOutboxByMessageId, insertOutbox, setRecipientState } from '../store/outbox.js';
+import { openQuarantineFor, quarantineMessage, releaseQuarantine } from '../store/quarantine.js';
+import {
+  addThreadKey, addTicketEvent, getTicket, getTicketByRef, insertTicket, ticketIdsForThreadKeys, type TicketRow,
+} from '../store/tickets.js';
+import type { IngestResult, TicketSummary } from './result.js';
+
+const MAX_EVENT_TEXT = 100_000;
+
+export interface IncomingMessage {
+  bytes: Buffer;
+  mailbox: MailboxName;
+  source: 'maildir' | 'file';
+  /** Stable identity at the source (Maildir unique name); null for files given to ingest. */
+  sourceUid: string | null;
+  file: string | null;
+  /** When the source says it arrived (Maildir delivery time), if known. */
+  arrivedAt?: Date;
+}
+
+/** Record then process one incoming message. Never throws for anything the message contains. */
+export async function ingestMessage(desk: Desk, inc: IncomingMessage, now: Date): Promise<IngestResult> {
+  const sha256 = desk.raw.put(inc.bytes);
+  if (inc.sourceUid) {
+    const seen = findBySourceUid(desk.db, inc.mailbox, inc.source, inc.sourceUid);
+    // Already finished (a restart before the source was acknowledged): report, do nothing.
+    if (seen && seen.status !== 'received') return replayed(desk, seen);
+    if (seen) return processRecorded(desk, seen, inc.bytes, now, inc.arrivedAt);
+  } else {
+    const unfinished = findUnfinishedBySha(desk.db, inc.mailbox, sha256);
+    if (unfinished) return processRecorded(desk, unfinished, inc.bytes, now, inc.arrivedAt);
+  }
+  const row = insertMessage(desk.db, {
+    mailbox: inc.mailbox,
+    source: inc.source,
+    sourceUid: inc.sourceUid,
+    file: inc.file,
+    sha256,
+    size: inc.bytes.length,
+    recordedAt: now.toISOString(),
+  });
+  return processRecorded(desk, row, inc.bytes, now, inc.arrivedAt);
+}
+
+/** Process a stored message again (quarantine retry, recovery after a crash). */
+export async function reprocessStored(desk: Desk, messageRowId: number, now: Date): Promise<IngestResult> {
+  const row = getMessage(desk.db, messageRowId);
+  if (!row) throw new Error(`message ${messageRowId} not found`);
+  return processRecorded(desk, row, desk.raw.get(row.sha256), now);
+}
+
+function replayed(desk: Desk, row: MessageRow): IngestResult {
+  const before = row.result ? (JSON.parse(row.result) as IngestResult) : null;
+  const ticket = row.ticket_id ? getTicket(desk.db, row.ticket_id) : undefined;
+  return {
+    file: row.file,
+    messageId: row.message_id,
+    classification: 'duplicate',
+    sender: before?.sender ?? { address: row.sender, verification: 'unverified' },
+    ticket: null,
+    order: null,
+    reply: null,
+    duplicateOf: { recordedAt: row.recorded_at, ticketRef: ticket?.ref ?? null },
+  };
+}
+
+async function processRecorded(desk: Desk, row: MessageRow, bytes: Buffer, now: Date, arrivedAt?: Date): Promise<IngestResult> {
+  let parsed: ParsedMessage | null = null;
+  try {
+    if (bytes.length > desk.cfg.limits.maxMessageBytes) {
+      throw new MessageRejected('too-large', `message of ${bytes.length} bytes exceeds limits.maxMessageBytes (${desk.cfg.limits.maxMessageBytes})`);
+    }
+    parsed = await parseMessage(bytes);
+    return handleParsed(desk, row, parsed, now, arrivedAt);
+  } catch (e) {
+    return quarantine(desk, row, parsed, e, now);
+  }
+}
+
+function quarantine(desk: Desk, row: MessageRow, parsed: ParsedMessage | null, e: unknown, now: Date): IngestResult {
+  const reason = e instanceof MessageRejected ? `${e.code}: ${e.message}` : `processing-error: ${(e as Error)?.message ?? String(e)}`;
+  const detail = e instanceof MessageRejected ? null : ((e as Error)?.stack ?? null);
+  const sender = parsed?.from?.address ?? null;
+  const nowIso = now.toISOString();
+  const id = desk.db.transaction(() => {
+    const open = openQuarantineFor(desk.db, row.id);
+    if (open) releaseQuarantine(desk.db, open.id, nowIso);
+    const qid = quarantineMessage(desk.db, { messageRowId: row.id, file: row.file, mailbox: row.mailbox, reason, detail, at: nowIso });
+    const result: IngestResult = {
+      file: row.file,
+      messageId: parsed?.messageId ?? null,
+      classification: 'quarantined',
+      sender: { address: sender, verification: 'unverified' },
+      ticket: null,
+      order: null,
+      reply: null,
+      quarantine: { id: qid, reason },
+    };
+    finishMessage(desk.db, row.id, {
+      messageId: parsed?.messageId ?? null,
+      sender,
+      subject: parsed?.subject ?? null,
+      receivedAt: null,
+      status: 'quarantined',
+      classification: 'quarantined',
+      duplicateOf: null,
+      ticketId: null,
+      result,
+    });
+    return result;
+  })();
+  desk.log.warn({ messageRow: row.id, file: row.file, mailbox: row.mailbox, reason }, 'message quarantined');
+  return id;
+}
+
+/** SPEC §4: the topmost Received: date, else Date:, else arrival; never later than now. */
+export function receivedTime(parsed: ParsedMessage, now: Date, arrivedAt?: Date): Date {
+  const t = parsed.receivedHeaderDate ?? parsed.date ?? arrivedAt ?? now;
+  return t.getTime() > now.getTime() ? now : t;
+}
+
+function summary(t: TicketRow): TicketSummary {
+  return {
+    ref: t.ref,
+    kind: t.kind,
+    category: t.category,
+    priority: t.priority,
+    takeChargeDueAt: t.take_charge_due_at,
+    authorized: t.authorized === 1,
+    onCall: t.on_call === 1,
+  };
+}
+
+function messageKind(parsed: ParsedMessage): MessageKind {
+  if (isBounce(parsed)) return 'bounce';
+  if (isAutoReply(parsed)) return 'auto-reply';
+  return 'email';
+}
+
+/** Sender verification (SPEC §3). PEC envelopes and Authentication-Results arrive with the PEC work. */
+function verifySender(_desk: Desk, _parsed: ParsedMessage): SenderVerification {
+  return 'unverified';
+}
+
+function threadCandidates(desk: Desk, parsed: ParsedMessage): ThreadCandidate[] {
+  const out: ThreadCandidate[] = [];
+  const add = (t: TicketRow | undefined, via: ThreadCandidate['via']) => {
+    if (t && !out.some((c) => c.ticketId === t.id)) {
+      out.push({ ticketId: t.id, ref: t.ref, requester: t.requester, administrationId: t.administration_id, via });
+    }
+  };
+  for (const ref of ticketRefsInSubject(parsed.subject)) add(getTicketByRef(desk.db, ref), 'subject');
+  for (const id of ticketIdsForThreadKeys(desk.db, parsed.inReplyTo.map(threadKey))) add(getTicket(desk.db, id), 'in-reply-to');
+  for (const id of ticketIdsForThreadKeys(desk.db, parsed.references.map(threadKey))) add(getTicket(desk.db, id), 'references');
+  return out;
+}
+
+function handleParsed(desk: Desk, row: MessageRow, parsed: ParsedMessage, now: Date, arrivedAt?: Date): IngestResult {
+  const sender = parsed.from?.address;
+  if (!sender) throw new MessageRejected('no-sender', 'no sender address in From');
+  const receivedAt = receivedTime(parsed, now, arrivedAt);
+  const verification = verifySender(desk, parsed);
+  const outcome = (classification: IngestResult['classification'], ticket: TicketRow | undefined, extra: Partial<IngestResult> = {}) => {
+    const result: IngestResult = {
+      file: row.file,
+      messageId: parsed.messageId,
+      classification,
+      sender: { address: sender, verification },
+      ticket: ticket ? summary(ticket) : null,
+      order: null,
+      reply: null,
+      ...extra,
+    };
+    // Processed at last (a quarantine retry): its quarantine entry is done with.
+    const open = openQuarantineFor(desk.db, row.id);
+    if (open) releaseQuarantine(desk.db, open.id, now.toISOString());
+    finishMessage(desk.db, row.id, {
+      messageId: parsed.messageId,
+      sender,
+      subject: parsed.subject,
+      receivedAt: receivedAt.toISOString(),
+      status: 'processed',
+      classification,
+      duplicateOf: extra.duplicateOf ? (findOriginal(desk.db, row.id, row.sha256, parsed.messageId, sender)?.id ?? null) : null,
+      ticketId: ticket?.id ?? null,
+      result,
+    });
+    return result;
+  };
+
+  const original = findOriginal(desk.db, row.id, row.sha256, parsed.messageId, sender);
+  if (original) {
+    const t = original.ticket_id ? getTicket(desk.db, original.ticket_id) : undefined;
+    return desk.db.transaction(() =>
+      outcome('duplicate', undefined, { duplicateOf: { recordedAt: original.recorded_at, ticketRef: t?.ref ?? null } }),
+    )();
+  }
+
+  const kind = messageKind(parsed);
+  const local = toLocal(desk.cfg.timezone, receivedAt);
+  const localDay = `${local.year}-${String(local.month).padStart(2, '0')}-${String(local.day).padStart(2, '0')}`;
+  const requester = resolveRequester(senderFacts(desk.db, sender), localDay);
+  const facts: MessageFacts = {
+    channel: channelOf(row.mailbox as MailboxName),
+    subject: parsed.subject,
+    text: parsed.text,
+    kind,
+    sender: requester,
+    verification,
+    receivedAt,
+    neverReply: neverReplyReason(parsed, desk.deskAddresses),
+    threadCandidates: kind === 'bounce' ? [] : threadCandidates(desk, parsed),
+    repliesToSenderLastHour: automaticRepliesSince(desk.db, sender, new Date(now.getTime() - 3600_000).toISOString(), now.toISOString()),
+  };
+  const decision = decide(facts, desk.rules);
+  const nowIso = now.toISOString();
+
+  return desk.db.transaction((): IngestResult => {
+    if (kind === 'bounce') return applyBounce(desk, row, parsed, nowIso, (t) => outcome('bounce', t));
+    return applyDecision(desk, row, parsed, facts, decision, nowIso, outcome);
+  })();
+}
+
+/** A bounce of one of our replies marks that recipient failed and tells its ticket. */
+function applyBounce(
+  desk: Desk, row: MessageRow, parsed: ParsedMessage, nowIso: string,
+  outcome: (t: TicketRow | undefined) => IngestResult,
+): IngestResult {
+  const diagnostic = bounceDiagnostic(parsed);
+  let ticket: TicketRow | undefined;
+  for (const id of bouncedMessageIds(parsed)) {
+    const entry = findOutboxByMessageId(desk.db, id);
+    if (!entry) continue;
+    setRecipientState(desk.db, entry.id, entry.to_addr, 'failed', nowIso, diagnostic ?? 'bounced');
+    if (entry.ticket_id) {
+      ticket = getTicket(desk.db, entry.ticket_id);
+      addTicketEvent(desk.db, {
+        ticketId: entry.ticket_id, at: nowIso, type: 'reply-bounced', actor: 'system',
+        detail: { outboxId: entry.id, to: entry.to_addr, diagnostic }, messageRowId: row.id,
+      });
+    }
+  }
+  return outcome(ticket);
+}
+
+function applyDecision(
+  desk: Desk, row: MessageRow, parsed: ParsedMessage, facts: MessageFacts, decision: Decision, nowIso: string,
+  outcome: (c: IngestResult['classification'], t: TicketRow | undefined, extra?: Partial<IngestResult>) => IngestResult,
+): IngestResult {
+  const classification = facts.kind === 'auto-reply' ? 'auto-reply' : 'email';
+  const evidence = {
+    messageId: parsed.messageId, subject: parsed.subject, mailbox: row.mailbox, sha256: row.sha256, file: row.file,
+    receivedAt: facts.receivedAt.toISOString(), verification: facts.verification,
+    // The request as the operator reads it (decoded); the raw bytes stay in the raw store.
+    text: parsed.text.length > MAX_EVENT_TEXT ? `${parsed.text.slice(0, MAX_EVENT_TEXT)}\n[…]` : parsed.text,
+    attachments: parsed.attachments.map((x) => ({ filename: x.filename, contentType: x.contentType, size: x.size, sha256: x.sha256 })),
+  };
+  const a = decision.action;
+  if (a.type === 'none') return outcome(classification, undefined);
+  if (a.type === 'append') {
+    addTicketEvent(desk.db, { ticketId: a.ticketId, at: nowIso, type: a.eventType, actor: facts.sender.address, detail: evidence, messageRowId: row.id });
+    if (parsed.messageId) addThreadKey(desk.db, threadKey(parsed.messageId), a.ticketId);
+    return outcome(classification, getTicket(desk.db, a.ticketId));
+  }
+
+  const local = toLocal(desk.cfg.timezone, facts.receivedAt);
+  const ref = formatTicketRef(local.year, nextNumber(desk.db, 'HD', local.year));
+  const ticketId = insertTicket(desk.db, {
+    ref,
+    kind: a.kind,
+    category: a.category,
+    status: 'new',
+    priority: a.priority,
+    administration_id: facts.sender.administrationId,
+    requester: facts.sender.address,
+    requester_name: parsed.from?.name || facts.sender.name,
+    authorized: a.authorized ? 1 : 0,
+    sender_verification: facts.verification,
+    channel: facts.channel,
+    mailbox: row.mailbox,
+    subject: parsed.subject,
+    received_at: facts.receivedAt.toISOString(),
+    take_charge_due_at: a.takeChargeDueAt?.toISOString() ?? null,
+    on_call: a.onCall ? 1 : 0,
+    created_at: nowIso,
+  });
+  const event = (type: string, detail: unknown, actor = 'system') =>
+    addTicketEvent(desk.db, { ticketId, at: nowIso, type, actor, detail, messageRowId: row.id });
+  event('received', { ...evidence, role: facts.sender.role, administration: facts.sender.administrationId }, facts.sender.address);
+  if (a.refusedThread) {
+    event('thread-refused', {
+      quotedTicket: a.refusedThread,
+      reason: 'the sender is not the requester, nor a referent, delegate or verified user of its administration',
+    });
+  }
+  event('classified', { kind: a.kind, category: a.category, priority: a.priority, reason: a.priorityReason, takeChargeDueAt: a.takeChargeDueAt?.toISOString() ?? null, authorized: a.authorized });
+  if (parsed.messageId) addThreadKey(desk.db, threadKey(parsed.messageId), ticketId);
+
+  let reply: IngestResult['reply'] = null;
+  if (decision.reply) {
+    const mailbox = desk.cfg.mailboxes[row.mailbox as MailboxName];
+    const domain = desk.cfg.desk.messageIdDomain ?? mailbox.address.split('@')[1];
+    const messageId = `<${randomUUID()}@${domain}>`;
+    const tz = desk.cfg.timezone;
+    const body = renderTemplate(decision.reply.template, desk.templateDirs, {
+      ref,
+      deskName: desk.cfg.desk.name,
+      requesterName: parsed.from?.name || facts.sender.name || facts.sender.address,
+      subject: parsed.subject || '(senza oggetto)',
+      priority: a.priority,
+      deadlineSentence: a.takeChargeDueAt
+        ? `La presa in carico è prevista entro ${formatItalianDateTime(a.takeChargeDueAt, tz)}.`
+        : 'Per questa classe di priorità non è previsto un tempo massimo di presa in carico.',
+      nextOpening: formatItalianDateTime(nextOpening(desk.rules.calendar, facts.receivedAt), tz),
+      serviceHours: describeServiceHours(desk.rules.calendar),
+    });
+    const outboxId = insertOutbox(desk.db, {
+      ticket_id: ticketId,
+      template: decision.reply.template,
+      channel: facts.channel,
+      mailbox: row.mailbox,
+      from_addr: mailbox.address,
+      to_addr: facts.sender.address,
+      subject: replySubject(parsed.subject, ref),
+      body_text: body,
+      message_id: messageId,
+      in_reply_to: parsed.messageId,
+      refs: [...parsed.references, ...(parsed.messageId ? [parsed.messageId] : [])].join(' ') || null,
+      created_at: nowIso,
+      headers: { 'Auto-Submitted': 'auto-replied', 'X-Auto-Response-Suppress': 'All' },
+    });
+    addThreadKey(desk.db, threadKey(messageId), ticketId);
+    event('reply-queued', { template: decision.reply.template, outboxId, to: facts.sender.address, messageId });
+    reply = { template: decision.reply.template, to: facts.sender.address };
+  } else if (decision.replySuppressed) {
+    event('reply-suppressed', { reason: decision.replySuppressed });
+  }
+  return outcome(classification, getTicket(desk.db, ticketId), { reply });
+}
+
+export type { Requester };

@@ -1,0 +1,26 @@
+// The ingest result (SPEC §8.2 `ingest` → results[]). Keys are a contract: add, never rename.
+import type { Classification, SenderVerification } from '../desk/types.js';
+
+export interface TicketSummary {
+  ref: string;
+  kind: string;
+  category: string;
+  priority: string;
+  takeChargeDueAt: string | null;
+  authorized: boolean;
+  onCall: boolean;
+}
+
+export interface IngestResult {
+  file: string | null;
+  messageId: string | null;
+  classification: Classification;
+  sender: { address: string | null; verification: SenderVerification };
+  ticket: TicketSummary | null;
+  order: null | { ref: string; state: string; problems: string[] };
+  reply: null | { template: string; to: string };
+  /** For `duplicate`: what it repeats. */
+  duplicateOf?: { recordedAt: string; ticketRef: string | null };
+  /** For `quarantined`: where it is and why. */
+  quarantine?: { id: number; reason: string };
+}

@@ -1,0 +1,159 @@
+// MIME → ParsedMessage. mailparser does the decoding (charsets, RFC 2047, transfer encodings);
+// this file keeps what the desk needs, with header lines in their original order.
+import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
+import { createHash } from 'node:crypto';
+
+export interface HeaderLine {
+  key: string; // lower-case name
+  value: string; // unfolded raw value (undecoded)
+}
+
+export interface ParsedAttachment {
+  filename: string | null;
+  contentType: string;
+  size: number;
+  sha256: string;
+  content: Buffer;
+}
+
+export interface ParsedMessage {
+  messageId: string | null; // with <>
+  from: { address: string; name: string } | null; // address lower-cased
+  to: string[];
+  subject: string;
+  date: Date | null;
+  receivedHeaderDate: Date | null; // the topmost Received: header's date
+  inReplyTo: string[]; // message-ids with <>
+  references: string[];
+  headers: HeaderLine[];
+  text: string;
+  html: string | null;
+  contentType: string;
+  attachments: ParsedAttachment[];
+}
+
+/** More multipart parts than this are refused before parsing: they only serve to exhaust the parser. */
+export const MAX_MULTIPART_PARTS = 200;
+
+export function header(msg: ParsedMessage, name: string): string | undefined {
+  const key = name.toLowerCase();
+  return msg.headers.find((h) => h.key === key)?.value;
+}
+
+export function headerAll(msg: ParsedMessage, name: string): string[] {
+  const key = name.toLowerCase();
+  return msg.headers.filter((h) => h.key === key).map((h) => h.value);
+}
+
+function firstAddress(obj: AddressObject | AddressObject[] | undefined): { address: string; name: string } | null {
+  const list = Array.isArray(obj) ? obj : obj ? [obj] : [];
+  for (const group of list) {
+    for (const a of group.value) {
+      if (a.address) return { address: a.address.trim().toLowerCase(), name: (a.name ?? '').trim() };
+      for (const g of a.group ?? []) {
+        if (g.address) return { address: g.address.trim().toLowerCase(), name: (g.name ?? '').trim() };
+      }
+    }
+  }
+  return null;
+}
+
+function allAddresses(obj: AddressObject | AddressObject[] | undefined): string[] {
+  const list = Array.isArray(obj) ? obj : obj ? [obj] : [];
+  return list.flatMap((g) => g.value.map((a) => (a.address ?? '').toLowerCase()).filter(Boolean));
+}
+
+function idList(v: string | string[] | undefined): string[] {
+  if (!v) return [];
+  const arr = Array.isArray(v) ? v : [v];
+  return arr.flatMap((s) => s.match(/<[^<>\s]+>/g) ?? []);
+}
+
+/** The date after the last ';' of a Received: header (RFC 5322 §3.6.7). */
+export function receivedDate(value: string): Date | null {
+  const i = value.lastIndexOf(';');
+  if (i < 0) return null;
+  const d = new Date(value.slice(i + 1).trim().replace(/\s*\([^)]*\)\s*$/, ''));
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+function headerValue(line: string): string {
+  const i = line.indexOf(':');
+  return (i < 0 ? '' : line.slice(i + 1)).replace(/\r?\n[ \t]+/g, ' ').trim();
+}
+
+/** Count multipart parts declared in the raw text, without parsing: a cheap bound that stops
+ * hostile nesting before it reaches the parser (a real message has a handful). */
+export function multipartCount(raw: Buffer): number {
+  const text = raw.toString('latin1');
+  return (text.match(/content-type:\s*multipart\//gi) ?? []).length;
+}
+
+export class MessageRejected extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MessageRejected';
+  }
+}
+
+/**
+ * mailparser drops the address when raw 8-bit bytes break the From header's syntax (an
+ * unbalanced "(" reads as a comment): recover the addr-spec from the raw header line.
+ */
+function rawFromAddress(headers: HeaderLine[]): { address: string; name: string } | null {
+  const from = headers.find((h) => h.key === 'from')?.value ?? '';
+  const m = /<\s*([^<>\s@]+@[^<>\s@]+\.[^<>\s@]+)\s*>/.exec(from) ?? /([A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})/.exec(from);
+  return m ? { address: m[1]!.toLowerCase(), name: '' } : null;
+}
+
+/** The undecoded body after the header block, for when MIME decoding yields nothing. */
+function rawBody(raw: Buffer): string {
+  const text = raw.toString('utf8');
+  const m = /\r?\n\r?\n/.exec(text);
+  return m ? text.slice(m.index + m[0].length).trim() : '';
+}
+
+export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
+  if (raw.length === 0) throw new MessageRejected('empty', 'empty message (0 bytes)');
+  if (multipartCount(raw) > MAX_MULTIPART_PARTS) {
+    throw new MessageRejected('mime-too-complex', `more than ${MAX_MULTIPART_PARTS} multipart parts`);
+  }
+  const m: ParsedMail = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true });
+  const headers = m.headerLines.map((h) => ({ key: h.key.toLowerCase(), value: headerValue(h.line) }));
+  const received = headers.find((h) => h.key === 'received');
+  const ct = m.headers.get('content-type') as { value?: string } | string | undefined;
+  let text = m.text ?? '';
+  if (!text && !m.html && m.attachments.length === 0) {
+    // A broken multipart (boundary never found) decodes to nothing: keep the raw body readable.
+    text = rawBody(raw).slice(0, 256 * 1024);
+  }
+  return {
+    messageId: m.messageId ?? null,
+    from: firstAddress(m.from) ?? rawFromAddress(headers),
+    to: [...allAddresses(m.to), ...allAddresses(m.cc)],
+    subject: (m.subject ?? '').replace(/\s+/g, ' ').trim(),
+    date: m.date && !Number.isNaN(m.date.getTime()) ? m.date : null,
+    receivedHeaderDate: received ? receivedDate(received.value) : null,
+    inReplyTo: idList(m.inReplyTo),
+    references: idList(m.references),
+    headers,
+    text,
+    html: typeof m.html === 'string' ? m.html : null,
+    contentType: (typeof ct === 'string' ? ct : ct?.value ?? 'text/plain').toLowerCase(),
+    attachments: m.attachments.map((a) => ({
+      filename: a.filename ?? null,
+      contentType: a.contentType.toLowerCase(),
+      size: a.size,
+      sha256: createHash('sha256').update(a.content).digest('hex'),
+      content: a.content,
+    })),
+  };
+}
+
+/** Message-ID key used for threading: without <>, lower-case. */
+export function threadKey(messageId: string): string {
+  return messageId.replace(/^<|>$/g, '').trim().toLowerCase();
+}

@@ -1,0 +1,110 @@
+// Directory tables: import (replace each administration's entries) and sender look-up.
+import type { Administration, SenderFacts } from '../directory/model.js';
+import type { Db } from './db.js';
+
+export function importAdministrations(db: Db, admins: Administration[], at: string): void {
+  db.transaction(() => {
+    for (const a of admins) {
+      db.prepare(
+        `INSERT INTO administrations (id, name, fiscal_code, ipa_code, support_contract, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, fiscal_code = excluded.fiscal_code,
+           ipa_code = excluded.ipa_code, support_contract = excluded.support_contract, updated_at = excluded.updated_at`,
+      ).run(a.id, a.name, a.fiscalCode ?? null, a.ipaCode ?? null, a.contract.support ? 1 : 0, at);
+      for (const t of ['administration_domains', 'administration_pecs', 'people', 'delegations']) {
+        db.prepare(`DELETE FROM ${t} WHERE administration_id = ?`).run(a.id);
+      }
+      // A domain or PEC box belongs to one administration: the latest import wins.
+      for (const d of a.domains) {
+        db.prepare('INSERT OR REPLACE INTO administration_domains (domain, administration_id) VALUES (?, ?)').run(d, a.id);
+      }
+      for (const p of a.pec) {
+        db.prepare('INSERT OR REPLACE INTO administration_pecs (address, administration_id) VALUES (?, ?)').run(p, a.id);
+      }
+      for (const r of a.referents) {
+        db.prepare('INSERT INTO people (administration_id, name, email, pec, role) VALUES (?, ?, ?, ?, ?)').run(
+          a.id, r.name, r.email ?? null, r.pec ?? null, r.role,
+        );
+      }
+      for (const d of a.delegates) {
+        db.prepare(
+          `INSERT INTO delegations (administration_id, name, email, pec, delegated_by, valid_from, valid_until)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        ).run(a.id, d.name, d.email ?? null, d.pec ?? null, d.delegatedBy, d.validFrom, d.validUntil);
+      }
+    }
+  })();
+}
+
+interface AdminRow {
+  id: string;
+  name: string;
+  fiscal_code: string | null;
+  ipa_code: string | null;
+  support_contract: number;
+}
+
+export function senderFacts(db: Db, address: string): SenderFacts {
+  const a = address.toLowerCase();
+  const admin = (id: string) => db.prepare('SELECT * FROM administrations WHERE id = ?').get(id) as AdminRow;
+  const matches: SenderFacts['matches'] = [];
+  const push = (id: string, role: SenderFacts['matches'][number]['role'], extra: Partial<SenderFacts['matches'][number]> = {}) => {
+    const row = admin(id);
+    matches.push({ administrationId: id, administrationName: row.name, supportContract: row.support_contract === 1, role, ...extra });
+  };
+  for (const p of db.prepare('SELECT * FROM people WHERE email = ? OR pec = ?').all(a, a) as Array<{ administration_id: string; name: string; role: string }>) {
+    push(p.administration_id, p.role === 'technical-referent' ? 'technical-referent' : 'referent', { name: p.name });
+  }
+  for (const d of db.prepare('SELECT * FROM delegations WHERE email = ? OR pec = ?').all(a, a) as Array<{
+    administration_id: string; name: string; valid_from: string; valid_until: string;
+  }>) {
+    push(d.administration_id, 'delegate', { name: d.name, validFrom: d.valid_from, validUntil: d.valid_until });
+  }
+  const pec = db.prepare('SELECT administration_id FROM administration_pecs WHERE address = ?').pluck().get(a) as string | undefined;
+  if (pec) push(pec, 'pec');
+  // The sender's domain or any parent domain (studenti.unidemo.it → unidemo.it).
+  const domain = a.split('@')[1] ?? '';
+  const labels = domain.split('.');
+  for (let i = 0; i < labels.length - 1; i++) {
+    const d = labels.slice(i).join('.');
+    const owner = db.prepare('SELECT administration_id FROM administration_domains WHERE domain = ?').pluck().get(d) as string | undefined;
+    if (owner) {
+      push(owner, 'domain-user');
+      break;
+    }
+  }
+  return { address: a, matches };
+}
+
+export interface DirectoryDump {
+  administrations: Array<{
+    id: string;
+    name: string;
+    fiscalCode: string | null;
+    ipaCode: string | null;
+    domains: string[];
+    pec: string[];
+    contract: { support: boolean };
+    referents: Array<{ name: string; email: string | null; pec: string | null; role: string }>;
+    delegates: Array<{ name: string; email: string | null; pec: string | null; delegatedBy: string; validFrom: string; validUntil: string }>;
+  }>;
+}
+
+export function dumpDirectory(db: Db): DirectoryDump {
+  const admins = db.prepare('SELECT * FROM administrations ORDER BY id').all() as AdminRow[];
+  return {
+    administrations: admins.map((a) => ({
+      id: a.id,
+      name: a.name,
+      fiscalCode: a.fiscal_code,
+      ipaCode: a.ipa_code,
+      domains: db.prepare('SELECT domain FROM administration_domains WHERE administration_id = ? ORDER BY domain').pluck().all(a.id) as string[],
+      pec: db.prepare('SELECT address FROM administration_pecs WHERE administration_id = ? ORDER BY address').pluck().all(a.id) as string[],
+      contract: { support: a.support_contract === 1 },
+      referents: db.prepare('SELECT name, email, pec, role FROM people WHERE administration_id = ? ORDER BY id').all(a.id) as DirectoryDump['administrations'][number]['referents'],
+      delegates: (db.prepare('SELECT * FROM delegations WHERE administration_id = ? ORDER BY id').all(a.id) as Array<Record<string, string | null>>).map((d) => ({
+        name: d.name!, email: d.email ?? null, pec: d.pec ?? null, delegatedBy: d.delegated_by!, validFrom: d.valid_from!, validUntil: d.valid_until!,
+      })),
+    })),
+  };
+}

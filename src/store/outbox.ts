@@ -1,0 +1,127 @@
+// outbox and per-recipient delivery state.
+import type { Db } from './db.js';
+
+export interface OutboxRow {
+  id: number;
+  ticket_id: number | null;
+  order_id: number | null;
+  template: string;
+  automatic: number;
+  channel: 'pec' | 'email';
+  mailbox: string;
+  from_addr: string;
+  to_addr: string;
+  subject: string;
+  body_text: string;
+  headers: string;
+  attachments: string;
+  message_id: string;
+  in_reply_to: string | null;
+  refs: string | null;
+  status: 'queued' | 'sent' | 'failed';
+  attempts: number;
+  last_error: string | null;
+  next_attempt_at: string;
+  created_at: string;
+  sent_at: string | null;
+  sent_to: string | null;
+}
+
+export type NewOutboxEntry = Pick<
+  OutboxRow,
+  'ticket_id' | 'template' | 'channel' | 'mailbox' | 'from_addr' | 'to_addr' | 'subject' | 'body_text' | 'message_id' | 'in_reply_to' | 'refs' | 'created_at'
+> & { automatic?: boolean; headers?: Record<string, string> };
+
+export function insertOutbox(db: Db, e: NewOutboxEntry): number {
+  return Number(
+    db
+      .prepare(
+        `INSERT INTO outbox (ticket_id, template, automatic, channel, mailbox, from_addr, to_addr, subject, body_text,
+           headers, message_id, in_reply_to, refs, next_attempt_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        e.ticket_id,
+        e.template,
+        e.automatic === false ? 0 : 1,
+        e.channel,
+        e.mailbox,
+        e.from_addr,
+        e.to_addr,
+        e.subject,
+        e.body_text,
+        JSON.stringify(e.headers ?? {}),
+        e.message_id,
+        e.in_reply_to,
+        e.refs,
+        e.created_at,
+        e.created_at,
+      ).lastInsertRowid,
+  );
+}
+
+export function automaticRepliesSince(db: Db, to: string, sinceIso: string, untilIso: string): number {
+  return db
+    .prepare('SELECT count(*) FROM outbox WHERE to_addr = ? AND automatic = 1 AND created_at > ? AND created_at <= ?')
+    .pluck()
+    .get(to, sinceIso, untilIso) as number;
+}
+
+export function listOutbox(db: Db, status?: string): OutboxRow[] {
+  return (status
+    ? db.prepare('SELECT * FROM outbox WHERE status = ? ORDER BY id').all(status)
+    : db.prepare('SELECT * FROM outbox ORDER BY id').all()) as OutboxRow[];
+}
+
+export function getOutbox(db: Db, id: number): OutboxRow | undefined {
+  return db.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as OutboxRow | undefined;
+}
+
+export function findOutboxByMessageId(db: Db, messageId: string): OutboxRow | undefined {
+  return db.prepare('SELECT * FROM outbox WHERE message_id = ?').get(messageId) as OutboxRow | undefined;
+}
+
+export function dueOutbox(db: Db, nowIso: string): OutboxRow[] {
+  return db
+    .prepare(`SELECT * FROM outbox WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY id`)
+    .all(nowIso) as OutboxRow[];
+}
+
+export function markSent(db: Db, id: number, at: string, sentTo: string): void {
+  db.prepare(`UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, sent_to = ?, last_error = NULL WHERE id = ?`).run(
+    at,
+    sentTo,
+    id,
+  );
+}
+
+export function markAttemptFailed(db: Db, id: number, error: string, nextAttemptAt: string | null): void {
+  db.prepare(
+    `UPDATE outbox SET attempts = attempts + 1, last_error = ?,
+       status = CASE WHEN ? IS NULL THEN 'failed' ELSE 'queued' END,
+       next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?`,
+  ).run(error, nextAttemptAt, nextAttemptAt, id);
+}
+
+export function requeue(db: Db, id: number, nowIso: string): void {
+  db.prepare(`UPDATE outbox SET status = 'queued', next_attempt_at = ?, last_error = NULL WHERE id = ?`).run(nowIso, id);
+}
+
+export interface RecipientRow {
+  outbox_id: number;
+  address: string;
+  state: string;
+  at: string;
+  detail: string | null;
+}
+
+export function recipients(db: Db, outboxId: number): RecipientRow[] {
+  return db.prepare('SELECT * FROM outbox_recipients WHERE outbox_id = ? ORDER BY address').all(outboxId) as RecipientRow[];
+}
+
+export function setRecipientState(db: Db, outboxId: number, address: string, state: string, at: string, detail: string | null): void {
+  db.prepare(
+    `INSERT INTO outbox_recipients (outbox_id, address, state, at, detail) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (outbox_id, address) DO UPDATE SET state = excluded.state, at = excluded.at, detail = excluded.detail`,
+  ).run(outboxId, address, state, at, detail);
+}
