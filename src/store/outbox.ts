@@ -81,9 +81,10 @@ export function findOutboxByMessageId(db: Db, messageId: string): OutboxRow | un
   return db.prepare('SELECT * FROM outbox WHERE message_id = ?').get(messageId) as OutboxRow | undefined;
 }
 
+/** Queued entries to send now: never tried yet, or whose backoff has run out. */
 export function dueOutbox(db: Db, nowIso: string): OutboxRow[] {
   return db
-    .prepare(`SELECT * FROM outbox WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY id`)
+    .prepare(`SELECT * FROM outbox WHERE status = 'queued' AND (attempts = 0 OR next_attempt_at <= ?) ORDER BY id`)
     .all(nowIso) as OutboxRow[];
 }
 

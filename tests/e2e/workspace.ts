@@ -67,6 +67,36 @@ export class Workspace {
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, json };
   }
 
+  /**
+   * Run the CLI without blocking this process: needed when the test itself serves the
+   * other end (an in-process SMTP server cannot answer while spawnSync blocks).
+   */
+  cliAsync(args: string[]): Promise<CliResult> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [bin, '--config', this.configPath, ...args], {
+        cwd: this.dir,
+        env: { ...process.env, PECDESK_LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.on('data', (d) => (stdout += d));
+      child.stderr!.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (status) => {
+        let json: any = undefined;
+        if (args.includes('--json')) {
+          try {
+            json = JSON.parse(stdout);
+          } catch {
+            json = undefined;
+          }
+        }
+        resolve({ status, stdout, stderr, json });
+      });
+    });
+  }
+
   /** Start the daemon in the background. */
   spawnDaemon(args: string[] = []): ChildProcess {
     return spawn(process.execPath, [bin, '--config', this.configPath, 'run', ...args], {

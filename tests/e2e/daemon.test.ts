@@ -1,0 +1,152 @@
+// `pecdesk run` on real Maildirs: acknowledgement only after commit, crash safety, signals.
+import { once } from 'node:events';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { email, readSample, Workspace } from './workspace.js';
+
+let ws: Workspace;
+let seq = 0;
+beforeEach(() => {
+  ws = new Workspace();
+  for (const mb of ['pec', 'support']) {
+    for (const d of ['tmp', 'new', 'cur']) mkdirSync(path.join(ws.config.mailboxes[mb].maildir, d), { recursive: true });
+  }
+});
+afterEach(() => ws.cleanup());
+
+/** Deliver into a Maildir the way an MTA does (tmp/ then rename into new/). */
+function deliver(mailbox: 'pec' | 'support', bytes: Buffer): string {
+  const root = ws.config.mailboxes[mailbox].maildir as string;
+  seq++;
+  const name = `${1795000000 + seq}.M${String(seq).padStart(6, '0')}P1.test`;
+  writeFileSync(path.join(root, 'tmp', name), bytes);
+  renameSync(path.join(root, 'tmp', name), path.join(root, 'new', name));
+  return name;
+}
+
+const listDir = (mailbox: string, sub: string) => readdirSync(path.join(ws.config.mailboxes[mailbox].maildir, sub));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('run --once on Maildir', () => {
+  it('processes new/ into cur/, opens tickets and writes the replies to the outbox directory', () => {
+    for (const f of ['01-casella-bloccata.eml', '03-rubrica.eml', '06-risposta-ticket.eml', '07-fuori-sede.eml']) deliver('support', readSample(f));
+    const r = ws.cli(['run', '--once', '--json', '--now', '2026-11-23T15:00:00+01:00']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.json.results.map((x: any) => x.classification)).toEqual(['email', 'email', 'email', 'auto-reply']);
+    expect(r.json.results[2].ticket.ref).toBe('HD-2026-000001'); // the follow-up threads
+    expect(listDir('support', 'new')).toEqual([]);
+    expect(listDir('support', 'cur')).toHaveLength(4);
+    expect(listDir('support', 'cur').every((n) => n.endsWith(':2,S'))).toBe(true);
+    const files = readdirSync(ws.path('outbox')).sort();
+    expect(files).toEqual(['000001-HD-2026-000001.eml', '000002-HD-2026-000002.eml']);
+    const out = ws.cli(['outbox', 'list', '--json']).json.entries;
+    expect(out.map((e: any) => e.status)).toEqual(['sent', 'sent']);
+    // The reply on disk is a real threaded, auto-submitted Italian message.
+    const raw = readFileSync(path.join(ws.path('outbox'), files[0]!), 'utf8');
+    expect(raw).toMatch(/^Auto-Submitted: auto-replied/m);
+    expect(raw).toMatch(/^In-Reply-To: <demo-001@comune\.esempio\.it>/m);
+    expect(raw).toMatch(/^Subject: Re: Casella di posta bloccata \[HD-2026-000001\]/m);
+    expect(raw).toContain('HD-2026-000001');
+  });
+
+  it('a message already processed but left in new/ (crash before the move) is acknowledged, not processed twice', () => {
+    const name = deliver('support', readSample('01-casella-bloccata.eml'));
+    expect(ws.cli(['run', '--once', '--now', '2026-11-23T15:00:00+01:00']).status).toBe(0);
+    // Put it back as if the move had never happened.
+    renameSync(path.join(ws.config.mailboxes.support.maildir, 'cur', `${name}:2,S`), path.join(ws.config.mailboxes.support.maildir, 'new', name));
+    const r = ws.cli(['run', '--once', '--json', '--now', '2026-11-23T15:00:00+01:00']);
+    expect(r.json.results[0].classification).toBe('duplicate');
+    expect(ws.count('SELECT count(*) FROM messages')).toBe(1);
+    expect(ws.count('SELECT count(*) FROM tickets')).toBe(1);
+    expect(ws.count('SELECT count(*) FROM outbox')).toBe(1);
+    expect(listDir('support', 'new')).toEqual([]);
+  });
+
+  it('malformed mail in the Maildir is quarantined, acknowledged, and the run goes on', () => {
+    deliver('support', Buffer.alloc(0));
+    deliver('support', readSample('01-casella-bloccata.eml'));
+    const r = ws.cli(['run', '--once', '--json', '--now', '2026-11-23T15:00:00+01:00']);
+    expect(r.status).toBe(0);
+    expect(r.json.results.map((x: any) => x.classification)).toEqual(['quarantined', 'email']);
+    expect(listDir('support', 'new')).toEqual([]);
+    expect(ws.cli(['quarantine', 'list', '--json']).json.entries).toHaveLength(1);
+  });
+});
+
+describe('crash safety', () => {
+  it('SIGKILL while processing 200 messages, then a restart: 200 recorded, one ticket each, no reply queued twice', async () => {
+    const N = 200;
+    for (let i = 0; i < N; i++) {
+      deliver('support', email({ from: `utente${i}@comune.esempio.it`, subject: `Richiesta numero ${i}`, messageId: `<kill-${i}@comune.esempio.it>`, body: `Testo della richiesta ${i}.\r\n`.repeat(50) }));
+    }
+    const daemon = ws.spawnDaemon();
+    const exited = once(daemon, 'exit');
+    // Kill it mid-way: once some messages are recorded but before all of them are.
+    let recorded = 0;
+    for (let i = 0; i < 2000; i++) {
+      await sleep(10);
+      try {
+        recorded = ws.count('SELECT count(*) FROM messages');
+      } catch {
+        continue; // database not created yet
+      }
+      if (recorded >= 20) break;
+    }
+    daemon.kill('SIGKILL');
+    await exited;
+    const atKill = ws.count('SELECT count(*) FROM messages');
+    expect(atKill).toBeGreaterThan(0);
+    expect(atKill).toBeLessThan(N); // the kill really happened mid-way
+    expect(listDir('support', 'new').length).toBeGreaterThan(0);
+
+    const r = ws.cli(['run', '--once', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(ws.count('SELECT count(*) FROM messages')).toBe(N);
+    expect(ws.count("SELECT count(*) FROM messages WHERE status = 'processed'")).toBe(N);
+    expect(ws.count('SELECT count(*) FROM tickets')).toBe(N);
+    expect(ws.count('SELECT count(DISTINCT requester) FROM tickets')).toBe(N);
+    expect(ws.count('SELECT count(*) FROM outbox')).toBe(N);
+    expect(ws.count('SELECT count(DISTINCT to_addr) FROM outbox')).toBe(N);
+    expect(ws.count("SELECT count(*) FROM outbox WHERE status = 'sent'")).toBe(N);
+    expect(readdirSync(ws.path('outbox')).filter((f) => f.endsWith('.eml'))).toHaveLength(N);
+    expect(listDir('support', 'new')).toEqual([]);
+    expect(listDir('support', 'cur')).toHaveLength(N);
+  });
+
+  it('SIGTERM finishes the message in hand and exits 0; the rest waits in new/', async () => {
+    for (let i = 0; i < 60; i++) deliver('support', email({ from: `t${i}@comune.esempio.it`, subject: `Term ${i}`, messageId: `<term-${i}@x.it>` }));
+    const daemon = ws.spawnDaemon();
+    const exited = once(daemon, 'exit');
+    for (let i = 0; i < 2000; i++) {
+      await sleep(10);
+      try {
+        if (ws.count('SELECT count(*) FROM messages') >= 5) break;
+      } catch {
+        /* not yet */
+      }
+    }
+    daemon.kill('SIGTERM');
+    const [code] = await exited;
+    expect(code).toBe(0);
+    const processed = ws.count("SELECT count(*) FROM messages WHERE status = 'processed'");
+    expect(ws.count("SELECT count(*) FROM messages WHERE status = 'received'")).toBe(0); // nothing half-done
+    expect(listDir('support', 'cur')).toHaveLength(processed);
+    expect(listDir('support', 'new')).toHaveLength(60 - processed);
+  });
+
+  it('the running daemon picks up mail dropped into new/ and answers it', async () => {
+    const daemon = ws.spawnDaemon();
+    let out = '';
+    daemon.stdout!.on('data', (d) => (out += d));
+    const exited = once(daemon, 'exit');
+    for (let i = 0; i < 500 && !out.includes('Waiting for mail'); i++) await sleep(20);
+    expect(out).toContain('Waiting for mail');
+    deliver('support', readSample('02-reset-password.eml'));
+    for (let i = 0; i < 500 && !out.includes('written'); i++) await sleep(20);
+    daemon.kill('SIGINT');
+    expect((await exited)[0]).toBe(0);
+    expect(out).toMatch(/HD-\d{4}-000001/);
+    expect(readdirSync(ws.path('outbox'))).toHaveLength(1);
+  });
+});
