@@ -152,22 +152,26 @@ export function formatZodIssues(file: string, error: z.ZodError): string {
     .join('\n');
 }
 
+/** Read and parse a YAML file; failures become `file: what is wrong` errors of the caller's kind. */
+export function readYamlFile(file: string, fail: (message: string) => Error): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw fail(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    return parseYaml(text);
+  } catch (e) {
+    const msg = e instanceof YAMLParseError ? e.message.split('\n')[0] : (e as Error).message;
+    throw fail(`${file}: invalid YAML: ${msg}`);
+  }
+}
+
 /** Load, interpolate and validate a config file. Relative paths resolve against the cwd. */
 export function loadConfig(file?: string): Config {
   const source = file ?? defaultConfigPath();
-  let text: string;
-  try {
-    text = readFileSync(source, 'utf8');
-  } catch (e) {
-    throw new ConfigError(`${source}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (e) {
-    const msg = e instanceof YAMLParseError ? e.message.split('\n')[0] : (e as Error).message;
-    throw new ConfigError(`${source}: invalid YAML: ${msg}`);
-  }
+  const raw = readYamlFile(source, (m) => new ConfigError(m));
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(`${source}: (root): expected a mapping of configuration keys`);
   }

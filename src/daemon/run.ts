@@ -71,11 +71,20 @@ export async function pollOnce(desk: Desk, opts: RunOptions): Promise<number> {
         desk.log.warn({ mailbox, name, error: (e as Error).message }, 'cannot read Maildir message');
         continue;
       }
-      const result = await ingestMessage(
-        desk,
-        { bytes: read.bytes, mailbox, source: 'maildir', sourceUid: Maildir.uid(name), file: md.pathOf(name), arrivedAt: read.arrivedAt },
-        opts.clock(),
-      );
+      let result: IngestResult;
+      try {
+        result = await ingestMessage(
+          desk,
+          { bytes: read.bytes, mailbox, source: 'maildir', sourceUid: Maildir.uid(name), file: md.pathOf(name), arrivedAt: read.arrivedAt },
+          opts.clock(),
+        );
+      } catch (e) {
+        // The message itself is quarantined inside the pipeline; what reaches here is the
+        // desk failing to record it (disk full, database locked). Leave it unacknowledged in
+        // new/ for the next pass rather than lose it or stop the daemon.
+        desk.log.error({ mailbox, name, error: (e as Error).message }, 'cannot record message; left in new/ for the next pass');
+        continue;
+      }
       md.acknowledge(name);
       handled++;
       opts.onMessage?.(mailbox, name, result);
@@ -106,8 +115,12 @@ export async function runDaemon(desk: Desk, opts: RunOptions): Promise<void> {
     for (;;) {
       const handled = await pollOnce(desk, opts);
       if (stop.stopped) break;
-      const report = await drainOutbox(desk, opts.clock());
-      if (report.sent.length || report.failed.length) opts.onOutbox?.(report);
+      try {
+        const report = await drainOutbox(desk, opts.clock());
+        if (report.sent.length || report.failed.length) opts.onOutbox?.(report);
+      } catch (e) {
+        desk.log.error({ error: (e as Error).message }, 'outbox pass failed; retrying on the next pass');
+      }
       if (opts.once || stop.stopped) break;
       if (!announcedIdle || handled > 0) {
         opts.onIdle?.({

@@ -6,7 +6,7 @@ import type { MailboxName } from '../config/load.js';
 import { nextOpening, toLocal } from '../desk/calendar.js';
 import { decide, type Decision, type MessageFacts, type MessageKind, type ThreadCandidate } from '../desk/decide.js';
 import { formatTicketRef, replySubject, ticketRefsInSubject } from '../desk/refs.js';
-import { resolveRequester, type Requester } from '../desk/requester.js';
+import { resolveRequester } from '../desk/requester.js';
 import type { SenderVerification } from '../desk/types.js';
 import { bounceDiagnostic, bouncedMessageIds, isAutoReply, isBounce, neverReplyReason } from '../mail/auto-detect.js';
 import { MessageRejected, parseMessage, threadKey, type ParsedMessage } from '../mail/parse.js';
@@ -179,6 +179,7 @@ function handleParsed(desk: Desk, row: MessageRow, parsed: ParsedMessage, now: D
   if (!sender) throw new MessageRejected('no-sender', 'no sender address in From');
   const receivedAt = receivedTime(parsed, now, arrivedAt);
   const verification = verifySender(desk, parsed);
+  const original = findOriginal(desk.db, row.id, row.sha256, parsed.messageId, sender);
   const outcome = (classification: IngestResult['classification'], ticket: TicketRow | undefined, extra: Partial<IngestResult> = {}) => {
     const result: IngestResult = {
       file: row.file,
@@ -200,14 +201,13 @@ function handleParsed(desk: Desk, row: MessageRow, parsed: ParsedMessage, now: D
       receivedAt: receivedAt.toISOString(),
       status: 'processed',
       classification,
-      duplicateOf: extra.duplicateOf ? (findOriginal(desk.db, row.id, row.sha256, parsed.messageId, sender)?.id ?? null) : null,
+      duplicateOf: original?.id ?? null,
       ticketId: ticket?.id ?? null,
       result,
     });
     return result;
   };
 
-  const original = findOriginal(desk.db, row.id, row.sha256, parsed.messageId, sender);
   if (original) {
     const t = original.ticket_id ? getTicket(desk.db, original.ticket_id) : undefined;
     return desk.db.transaction(() =>
@@ -357,4 +357,3 @@ function applyDecision(
   return outcome(classification, getTicket(desk.db, ticketId), { reply });
 }
 
-export type { Requester };

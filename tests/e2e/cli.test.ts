@@ -46,6 +46,12 @@ describe('exit codes and errors', () => {
     expect(ws.cli(['ingest', path.join(samples, '01-casella-bloccata.eml'), '--mailbox', 'fax']).stderr).toContain('--mailbox: expected pec or support');
   });
 
+  it('`npx pecdesk` runs the CLI from the repository', () => {
+    const r = spawnSync('npx', ['pecdesk', '--help'], { cwd: repoRoot, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Usage: pecdesk');
+  });
+
   it('--help exits 0', () => {
     expect(raw(['--help']).status).toBe(0);
     expect(raw(['tickets', '--help']).stdout).toContain('list');

@@ -1,6 +1,6 @@
 // `pecdesk run` on real Maildirs: acknowledgement only after commit, crash safety, signals.
 import { once } from 'node:events';
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { email, readSample, Workspace } from './workspace.js';
@@ -71,6 +71,24 @@ describe('run --once on Maildir', () => {
     expect(r.json.results.map((x: any) => x.classification)).toEqual(['quarantined', 'email']);
     expect(listDir('support', 'new')).toEqual([]);
     expect(ws.cli(['quarantine', 'list', '--json']).json.entries).toHaveLength(1);
+  });
+});
+
+describe('when the desk cannot record', () => {
+  it('a message that cannot be stored stays unacknowledged in new/ and is taken on the next pass', () => {
+    deliver('support', readSample('01-casella-bloccata.eml'));
+    expect(ws.cli(['migrate']).status).toBe(0);
+    // The raw store cannot be written (a file where its directory should be: ENOTDIR).
+    writeFileSync(path.join(ws.config.dataDir, 'raw'), 'not a directory');
+    const r = ws.cli(['run', '--once']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('cannot record message');
+    expect(listDir('support', 'new')).toHaveLength(1);
+    expect(ws.count('SELECT count(*) FROM messages')).toBe(0);
+    rmSync(path.join(ws.config.dataDir, 'raw'));
+    const again = ws.cli(['run', '--once', '--json', '--now', '2026-11-23T15:00:00+01:00']);
+    expect(again.json.results[0]).toMatchObject({ classification: 'email', ticket: { ref: 'HD-2026-000001' } });
+    expect(listDir('support', 'new')).toHaveLength(0);
   });
 });
 
