@@ -8,6 +8,7 @@ import { registerDirectory } from './directory.js';
 import { registerIngest } from './ingest.js';
 import { registerOutbox } from './outbox.js';
 import { NegativeOutcome, printJson, UsageError } from './output.js';
+import { registerPec } from './pec.js';
 import { registerQuarantine } from './quarantine.js';
 import { registerRun } from './run.js';
 import { registerTickets } from './tickets.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerOutbox(program);
   registerQuarantine(program);
   registerDirectory(program);
+  registerPec(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -1,4 +1,5 @@
 // JSON views of stored records (SPEC §8.2 shapes). Keys are a contract: add, never rename.
+import { overallState } from '../pec/receipts.js';
 import type { Desk } from '../runtime/context.js';
 import { getMessage } from '../store/messages.js';
 import { recipients, type OutboxRow } from '../store/outbox.js';
@@ -21,6 +22,7 @@ export function ticketView(desk: Desk, t: TicketRow) {
     requesterName: t.requester_name,
     authorized: t.authorized === 1,
     senderVerification: t.sender_verification,
+    senderVerificationNote: t.sender_verification_note,
     channel: t.channel,
     subject: t.subject,
     receivedAt: t.received_at,
@@ -36,15 +38,11 @@ export function ticketWithEvents(desk: Desk, t: TicketRow) {
   };
 }
 
-const FINAL_FAILURE = new Set(['failed', 'not-delivered', 'not-accepted']);
-
 export function outboxView(desk: Desk, e: OutboxRow) {
   const rcpts = recipients(desk.db, e.id);
   let delivery = null;
   if (rcpts.length) {
-    const states = rcpts.map((r) => r.state);
-    const state = states.some((s) => FINAL_FAILURE.has(s)) ? 'failed' : states.every((s) => s === 'delivered') ? 'delivered' : states[0]!;
-    delivery = { state, recipients: rcpts.map((r) => ({ address: r.address, state: r.state, at: r.at, detail: r.detail })) };
+    delivery = { state: overallState(rcpts.map((r) => r.state)), recipients: rcpts.map((r) => ({ address: r.address, state: r.state, at: r.at, detail: r.detail })) };
   }
   const ticketRef = e.ticket_id ? (desk.db.prepare('SELECT ref FROM tickets WHERE id = ?').pluck().get(e.ticket_id) as string) : null;
   return {
@@ -64,6 +62,7 @@ export function outboxView(desk: Desk, e: OutboxRow) {
     createdAt: e.created_at,
     sentAt: e.sent_at,
     sentTo: e.sent_to,
+    pecIdentificativo: e.pec_identificativo,
   };
 }
 

@@ -9,7 +9,7 @@ import { formatTicketRef, replySubject, ticketRefsInSubject } from '../desk/refs
 import { resolveRequester } from '../desk/requester.js';
 import type { SenderVerification } from '../desk/types.js';
 import { bounceDiagnostic, bouncedMessageIds, isAutoReply, isBounce, neverReplyReason } from '../mail/auto-detect.js';
-import { MessageRejected, parseMessage, threadKey, type ParsedMessage } from '../mail/parse.js';
+import { header, MessageRejected, parseMessage, threadKey, type ParsedMessage } from '../mail/parse.js';
 import { describeServiceHours, formatItalianDateTime, renderTemplate } from '../outbox/templates.js';
 import { channelOf, type Desk } from '../runtime/context.js';
 import { nextNumber } from '../store/counters.js';
@@ -17,7 +17,14 @@ import { senderFacts } from '../store/directory.js';
 import {
   findBySourceUid, findOriginal, findUnfinishedBySha, finishMessage, getMessage, insertMessage, type MessageRow,
 } from '../store/messages.js';
-import { automaticRepliesSince, findOutboxByMessageId, insertOutbox, setRecipientState } from '../store/outbox.js';
+import {
+  automaticRepliesSince, findOutboxByMessageId, findOutboxByPecIdentificativo, insertOutbox, recipients, setPecIdentificativo, setRecipientState,
+  type OutboxRow,
+} from '../store/outbox.js';
+import { insertPecNotice } from '../store/pec-notices.js';
+import { examine, type Examined } from './examine.js';
+import type { PecEnvelope } from '../pec/envelope.js';
+import { mergeState, receiptUpdates, type DeliveryState } from '../pec/receipts.js';
 import { openQuarantineFor, quarantineMessage, releaseQuarantine } from '../store/quarantine.js';
 import {
   addThreadKey, addTicketEvent, getTicket, getTicketByRef, insertTicket, ticketIdsForThreadKeys, type TicketRow,
@@ -90,7 +97,8 @@ async function processRecorded(desk: Desk, row: MessageRow, bytes: Buffer, now: 
       throw new MessageRejected('too-large', `message of ${bytes.length} bytes exceeds limits.maxMessageBytes (${desk.cfg.limits.maxMessageBytes})`);
     }
     parsed = await parseMessage(bytes);
-    return handleParsed(desk, row, parsed, now, arrivedAt);
+    const ex = await examine(desk, bytes, parsed, now, arrivedAt);
+    return handleExamined(desk, row, ex, now);
   } catch (e) {
     return quarantine(desk, row, parsed, e, now);
   }
@@ -132,12 +140,6 @@ function quarantine(desk: Desk, row: MessageRow, parsed: ParsedMessage | null, e
   return id;
 }
 
-/** SPEC §4: the topmost Received: date, else Date:, else arrival; never later than now. */
-export function receivedTime(parsed: ParsedMessage, now: Date, arrivedAt?: Date): Date {
-  const t = parsed.receivedHeaderDate ?? parsed.date ?? arrivedAt ?? now;
-  return t.getTime() > now.getTime() ? now : t;
-}
-
 function summary(t: TicketRow): TicketSummary {
   return {
     ref: t.ref,
@@ -156,11 +158,6 @@ function messageKind(parsed: ParsedMessage): MessageKind {
   return 'email';
 }
 
-/** Sender verification (SPEC §3). PEC envelopes and Authentication-Results arrive with the PEC work. */
-function verifySender(_desk: Desk, _parsed: ParsedMessage): SenderVerification {
-  return 'unverified';
-}
-
 function threadCandidates(desk: Desk, parsed: ParsedMessage): ThreadCandidate[] {
   const out: ThreadCandidate[] = [];
   const add = (t: TicketRow | undefined, via: ThreadCandidate['via']) => {
@@ -174,16 +171,14 @@ function threadCandidates(desk: Desk, parsed: ParsedMessage): ThreadCandidate[] 
   return out;
 }
 
-function handleParsed(desk: Desk, row: MessageRow, parsed: ParsedMessage, now: Date, arrivedAt?: Date): IngestResult {
-  const sender = parsed.from?.address;
+function handleExamined(desk: Desk, row: MessageRow, ex: Examined, now: Date): IngestResult {
+  const { outer, content, sender, verification, receivedAt } = ex;
   if (!sender) throw new MessageRejected('no-sender', 'no sender address in From');
-  const receivedAt = receivedTime(parsed, now, arrivedAt);
-  const verification = verifySender(desk, parsed);
-  const original = findOriginal(desk.db, row.id, row.sha256, parsed.messageId, sender);
+  const classification0 = classify(ex);
   const outcome = (classification: IngestResult['classification'], ticket: TicketRow | undefined, extra: Partial<IngestResult> = {}) => {
     const result: IngestResult = {
       file: row.file,
-      messageId: parsed.messageId,
+      messageId: outer.messageId,
       classification,
       sender: { address: sender, verification },
       ticket: ticket ? summary(ticket) : null,
@@ -195,9 +190,9 @@ function handleParsed(desk: Desk, row: MessageRow, parsed: ParsedMessage, now: D
     const open = openQuarantineFor(desk.db, row.id);
     if (open) releaseQuarantine(desk.db, open.id, now.toISOString());
     finishMessage(desk.db, row.id, {
-      messageId: parsed.messageId,
+      messageId: outer.messageId,
       sender,
-      subject: parsed.subject,
+      subject: content.subject,
       receivedAt: receivedAt.toISOString(),
       status: 'processed',
       classification,
@@ -208,36 +203,52 @@ function handleParsed(desk: Desk, row: MessageRow, parsed: ParsedMessage, now: D
     return result;
   };
 
+  // Duplicates are judged on the message as it arrived (for PEC: the envelope).
+  const original = findOriginal(desk.db, row.id, row.sha256, outer.messageId, outer.from?.address ?? sender);
   if (original) {
     const t = original.ticket_id ? getTicket(desk.db, original.ticket_id) : undefined;
     return desk.db.transaction(() =>
       outcome('duplicate', undefined, { duplicateOf: { recordedAt: original.recorded_at, ticketRef: t?.ref ?? null } }),
     )();
   }
+  const nowIso = now.toISOString();
+  if (ex.pec && ex.pec.kind !== 'posta-certificata') {
+    const pec = ex.pec;
+    return desk.db.transaction(() =>
+      pec.kind === 'receipt'
+        ? applyReceipt(desk, row, ex, pec, nowIso, (t) => outcome('pec-receipt', t))
+        : recordAnomaly(desk, row, ex, pec, nowIso, () => outcome('pec-anomaly', undefined)),
+    )();
+  }
 
-  const kind = messageKind(parsed);
+  const kind = messageKind(content);
   const local = toLocal(desk.cfg.timezone, receivedAt);
   const localDay = `${local.year}-${String(local.month).padStart(2, '0')}-${String(local.day).padStart(2, '0')}`;
   const requester = resolveRequester(senderFacts(desk.db, sender), localDay);
   const facts: MessageFacts = {
     channel: channelOf(row.mailbox as MailboxName),
-    subject: parsed.subject,
-    text: parsed.text,
+    subject: content.subject,
+    text: content.text,
     kind,
     sender: requester,
     verification,
     receivedAt,
-    neverReply: neverReplyReason(parsed, desk.deskAddresses),
-    threadCandidates: kind === 'bounce' ? [] : threadCandidates(desk, parsed),
+    neverReply: neverReplyReason(content, desk.deskAddresses) ?? (ex.pec ? null : neverReplyReason(outer, desk.deskAddresses)),
+    threadCandidates: kind === 'bounce' ? [] : threadCandidates(desk, content),
     repliesToSenderLastHour: automaticRepliesSince(desk.db, sender, new Date(now.getTime() - 3600_000).toISOString(), now.toISOString()),
   };
   const decision = decide(facts, desk.rules);
-  const nowIso = now.toISOString();
 
   return desk.db.transaction((): IngestResult => {
-    if (kind === 'bounce') return applyBounce(desk, row, parsed, nowIso, (t) => outcome('bounce', t));
-    return applyDecision(desk, row, parsed, facts, decision, nowIso, outcome);
+    if (kind === 'bounce') return applyBounce(desk, row, content, nowIso, (t) => outcome('bounce', t));
+    return applyDecision(desk, row, ex, facts, decision, nowIso, (c, t, extra) =>
+      outcome(c === 'email' && classification0 === 'pec' ? 'pec' : c, t, extra),
+    );
   })();
+}
+
+function classify(ex: Examined): 'pec' | 'email' {
+  return ex.pec ? 'pec' : 'email';
 }
 
 /** A bounce of one of our replies marks that recipient failed and tells its ticket. */
@@ -263,13 +274,15 @@ function applyBounce(
 }
 
 function applyDecision(
-  desk: Desk, row: MessageRow, parsed: ParsedMessage, facts: MessageFacts, decision: Decision, nowIso: string,
+  desk: Desk, row: MessageRow, ex: Examined, facts: MessageFacts, decision: Decision, nowIso: string,
   outcome: (c: IngestResult['classification'], t: TicketRow | undefined, extra?: Partial<IngestResult>) => IngestResult,
 ): IngestResult {
+  const parsed = ex.content;
   const classification = facts.kind === 'auto-reply' ? 'auto-reply' : 'email';
   const evidence = {
     messageId: parsed.messageId, subject: parsed.subject, mailbox: row.mailbox, sha256: row.sha256, file: row.file,
-    receivedAt: facts.receivedAt.toISOString(), verification: facts.verification,
+    receivedAt: facts.receivedAt.toISOString(), verification: facts.verification, verificationNote: ex.verificationNote,
+    ...(ex.pec ? { pec: pecEvidence(ex.pec) } : {}),
     // The request as the operator reads it (decoded); the raw bytes stay in the raw store.
     text: parsed.text.length > MAX_EVENT_TEXT ? `${parsed.text.slice(0, MAX_EVENT_TEXT)}\n[…]` : parsed.text,
     attachments: parsed.attachments.map((x) => ({ filename: x.filename, contentType: x.contentType, size: x.size, sha256: x.sha256 })),
@@ -278,7 +291,7 @@ function applyDecision(
   if (a.type === 'none') return outcome(classification, undefined);
   if (a.type === 'append') {
     addTicketEvent(desk.db, { ticketId: a.ticketId, at: nowIso, type: a.eventType, actor: facts.sender.address, detail: evidence, messageRowId: row.id });
-    if (parsed.messageId) addThreadKey(desk.db, threadKey(parsed.messageId), a.ticketId);
+    for (const k of threadKeysOf(ex)) addThreadKey(desk.db, k, a.ticketId);
     return outcome(classification, getTicket(desk.db, a.ticketId));
   }
 
@@ -295,6 +308,7 @@ function applyDecision(
     requester_name: parsed.from?.name || facts.sender.name,
     authorized: a.authorized ? 1 : 0,
     sender_verification: facts.verification,
+    sender_verification_note: ex.verificationNote,
     channel: facts.channel,
     mailbox: row.mailbox,
     subject: parsed.subject,
@@ -313,7 +327,7 @@ function applyDecision(
     });
   }
   event('classified', { kind: a.kind, category: a.category, priority: a.priority, reason: a.priorityReason, takeChargeDueAt: a.takeChargeDueAt?.toISOString() ?? null, authorized: a.authorized });
-  if (parsed.messageId) addThreadKey(desk.db, threadKey(parsed.messageId), ticketId);
+  for (const k of threadKeysOf(ex)) addThreadKey(desk.db, k, ticketId);
 
   let reply: IngestResult['reply'] = null;
   if (decision.reply) {
@@ -346,7 +360,12 @@ function applyDecision(
       in_reply_to: parsed.messageId,
       refs: [...parsed.references, ...(parsed.messageId ? [parsed.messageId] : [])].join(' ') || null,
       created_at: nowIso,
-      headers: { 'Auto-Submitted': 'auto-replied', 'X-Auto-Response-Suppress': 'All' },
+      headers: {
+        'Auto-Submitted': 'auto-replied',
+        'X-Auto-Response-Suppress': 'All',
+        // PEC: ask for the complete delivery receipt (it carries the message back as evidence).
+        ...(facts.channel === 'pec' ? { 'X-TipoRicevuta': 'completa' } : {}),
+      },
     });
     addThreadKey(desk.db, threadKey(messageId), ticketId);
     event('reply-queued', { template: decision.reply.template, outboxId, to: facts.sender.address, messageId });
@@ -357,3 +376,86 @@ function applyDecision(
   return outcome(classification, getTicket(desk.db, ticketId), { reply });
 }
 
+
+/** The Message-IDs by which later mail may refer to this one (PEC rewrites them). */
+function threadKeysOf(ex: Examined): string[] {
+  const ids = [ex.content.messageId, header(ex.content, 'x-riferimento-message-id'), ex.pec?.hints.riferimentoMessageId, ex.pec?.daticert?.identificativo, ex.pec?.daticert?.msgid];
+  return [...new Set(ids.filter((x): x is string => Boolean(x)).map(threadKey))];
+}
+
+function pecEvidence(pec: PecEnvelope) {
+  return {
+    kind: pec.kind,
+    tipo: pec.tipo,
+    certified: pec.certified,
+    problems: pec.signature.problems,
+    signer: pec.signature.signer?.certificate?.x509.subject.replace(/\n/g, ', ') ?? null,
+    signingTime: pec.signature.signer?.signingTime?.toISOString() ?? null,
+    daticert: pec.daticert,
+  };
+}
+
+function recordNotice(desk: Desk, row: MessageRow, ex: Examined, pec: PecEnvelope, nowIso: string, outboxId: number | null, applied: boolean): void {
+  const msgid = pec.daticert?.msgid ? `<${pec.daticert.msgid}>` : (pec.hints.riferimentoMessageId ?? null);
+  insertPecNotice(desk.db, {
+    messageRowId: row.id,
+    kind: pec.kind === 'anomaly' ? 'anomaly' : 'receipt',
+    tipo: pec.tipo,
+    certified: pec.certified,
+    problems: pec.signature.problems,
+    msgid,
+    identificativo: pec.daticert?.identificativo ?? null,
+    daticert: pec.daticert,
+    outboxId,
+    applied,
+    receivedAt: ex.receivedAt.toISOString(),
+    at: nowIso,
+  });
+}
+
+/**
+ * A receipt advances the delivery state of the outgoing message it refers to — only when
+ * the provider's signature verifies: an unsigned "receipt" proves nothing. It never opens
+ * a ticket nor gets a reply; uncorrelated or uncertified ones are kept for the operator.
+ */
+function applyReceipt(
+  desk: Desk, row: MessageRow, ex: Examined, pec: PecEnvelope, nowIso: string,
+  outcome: (t: TicketRow | undefined) => IngestResult,
+): IngestResult {
+  const d = pec.daticert;
+  let entry: OutboxRow | undefined;
+  if (d?.msgid) entry = findOutboxByMessageId(desk.db, `<${d.msgid}>`);
+  if (!entry && d?.identificativo) entry = findOutboxByPecIdentificativo(desk.db, d.identificativo);
+  if (!entry && !d && pec.hints.riferimentoMessageId) entry = findOutboxByMessageId(desk.db, pec.hints.riferimentoMessageId);
+  const apply = Boolean(entry && pec.certified && d && pec.tipo);
+  if (entry && apply && d && pec.tipo) {
+    const current = new Map(recipients(desk.db, entry.id).map((r) => [r.address, r.state as DeliveryState]));
+    for (const u of receiptUpdates(pec.tipo, d)) {
+      const prev = current.get(u.address) ?? null;
+      const next = mergeState(prev, u.state);
+      if (next !== prev) setRecipientState(desk.db, entry.id, u.address, next, ex.receivedAt.toISOString(), u.detail);
+    }
+    if (pec.tipo === 'accettazione' && d.identificativo) {
+      setPecIdentificativo(desk.db, entry.id, d.identificativo);
+      // The recipient's provider shows our message under this id: their replies cite it.
+      if (entry.ticket_id) addThreadKey(desk.db, threadKey(d.identificativo), entry.ticket_id);
+    }
+  }
+  const ticket = entry?.ticket_id ? getTicket(desk.db, entry.ticket_id) : undefined;
+  if (ticket) {
+    addTicketEvent(desk.db, {
+      ticketId: ticket.id, at: nowIso, type: 'pec-receipt', actor: d?.gestoreEmittente ?? 'pec',
+      detail: { tipo: pec.tipo, outboxId: entry!.id, applied: apply, certified: pec.certified, consegna: d?.consegna ?? null, errore: d?.erroreEsteso ?? null, problems: pec.signature.problems },
+      messageRowId: row.id,
+    });
+  }
+  recordNotice(desk, row, ex, pec, nowIso, entry?.id ?? null, apply);
+  if (!apply) desk.log.info({ messageRow: row.id, tipo: pec.tipo, correlated: Boolean(entry), certified: pec.certified }, 'PEC receipt kept without changing any delivery state');
+  return outcome(ticket);
+}
+
+/** An anomaly envelope: ordinary mail that reached the PEC box. Kept for an operator, no reply. */
+function recordAnomaly(desk: Desk, row: MessageRow, ex: Examined, pec: PecEnvelope, nowIso: string, outcome: () => IngestResult): IngestResult {
+  recordNotice(desk, row, ex, pec, nowIso, null, false);
+  return outcome();
+}

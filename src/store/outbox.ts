@@ -25,6 +25,7 @@ export interface OutboxRow {
   created_at: string;
   sent_at: string | null;
   sent_to: string | null;
+  pec_identificativo: string | null;
 }
 
 export type NewOutboxEntry = Pick<
@@ -79,6 +80,15 @@ export function getOutbox(db: Db, id: number): OutboxRow | undefined {
 
 export function findOutboxByMessageId(db: Db, messageId: string): OutboxRow | undefined {
   return db.prepare('SELECT * FROM outbox WHERE message_id = ?').get(messageId) as OutboxRow | undefined;
+}
+
+/** Queued entries to send now: never tried yet, or whose backoff has run out. */
+export function findOutboxByPecIdentificativo(db: Db, identificativo: string): OutboxRow | undefined {
+  return db.prepare('SELECT * FROM outbox WHERE pec_identificativo = ?').get(identificativo) as OutboxRow | undefined;
+}
+
+export function setPecIdentificativo(db: Db, id: number, identificativo: string): void {
+  db.prepare('UPDATE outbox SET pec_identificativo = COALESCE(pec_identificativo, ?) WHERE id = ?').run(identificativo, id);
 }
 
 /** Queued entries to send now: never tried yet, or whose backoff has run out. */

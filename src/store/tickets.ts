@@ -13,6 +13,7 @@ export interface TicketRow {
   requester_name: string | null;
   authorized: number;
   sender_verification: string;
+  sender_verification_note: string | null;
   channel: string;
   mailbox: string;
   subject: string | null;
@@ -40,10 +41,10 @@ export function insertTicket(db: Db, t: NewTicket): number {
     db
       .prepare(
         `INSERT INTO tickets (ref, kind, category, status, priority, administration_id, requester, requester_name,
-           authorized, sender_verification, channel, mailbox, subject, received_at, take_charge_due_at, on_call,
+           authorized, sender_verification, sender_verification_note, channel, mailbox, subject, received_at, take_charge_due_at, on_call,
            created_at, updated_at)
          VALUES (@ref, @kind, @category, @status, @priority, @administration_id, @requester, @requester_name,
-           @authorized, @sender_verification, @channel, @mailbox, @subject, @received_at, @take_charge_due_at, @on_call,
+           @authorized, @sender_verification, @sender_verification_note, @channel, @mailbox, @subject, @received_at, @take_charge_due_at, @on_call,
            @created_at, @created_at)`,
       )
       .run(t).lastInsertRowid,

@@ -1,0 +1,302 @@
+// CMS SignedData (RFC 5652) verification: the S/MIME signature of PEC envelopes now, CAdES
+// documents next. Parsing keeps the bytes as received; node:crypto does the maths (RSA
+// PKCS#1 v1.5, RSA-PSS, ECDSA). Each signer gets a structured status, the boolean derives from it.
+import { constants, createHash, verify as cryptoVerify } from 'node:crypto';
+import { Asn1Error, bytesOf, children, contentOf, octets, oid, readTlv, time, type Tlv } from './der.js';
+import type { TrustStore } from './trust.js';
+import { certInfo, type CertInfo } from './x509.js';
+
+export type ProblemCode =
+  | 'no-signature'
+  | 'malformed'
+  | 'digest-mismatch'
+  | 'bad-signature'
+  | 'signing-certificate-mismatch'
+  | 'untrusted-chain'
+  | 'cert-expired'
+  | 'cert-not-yet-valid'
+  | 'cert-revoked'
+  | 'no-non-repudiation'
+  | 'byte-range-invalid'
+  | 'modified-after-signing';
+
+const OID = {
+  signedData: '1.2.840.113549.1.7.2',
+  data: '1.2.840.113549.1.7.1',
+  contentType: '1.2.840.113549.1.9.3',
+  messageDigest: '1.2.840.113549.1.9.4',
+  signingTime: '1.2.840.113549.1.9.5',
+  rsaPss: '1.2.840.113549.1.1.10',
+};
+
+const DIGESTS: Record<string, string> = {
+  '1.3.14.3.2.26': 'sha1',
+  '2.16.840.1.101.3.4.2.1': 'sha256',
+  '2.16.840.1.101.3.4.2.2': 'sha384',
+  '2.16.840.1.101.3.4.2.3': 'sha512',
+  '2.16.840.1.101.3.4.2.4': 'sha224',
+};
+
+/** Signature algorithms: the digest they imply (when they name one) and the key family. */
+const SIGNATURES: Record<string, { digest?: string; family: 'rsa' | 'ecdsa' | 'pss' }> = {
+  '1.2.840.113549.1.1.1': { family: 'rsa' },
+  '1.2.840.113549.1.1.5': { digest: 'sha1', family: 'rsa' },
+  '1.2.840.113549.1.1.11': { digest: 'sha256', family: 'rsa' },
+  '1.2.840.113549.1.1.12': { digest: 'sha384', family: 'rsa' },
+  '1.2.840.113549.1.1.13': { digest: 'sha512', family: 'rsa' },
+  '1.2.840.113549.1.1.14': { digest: 'sha224', family: 'rsa' },
+  '1.2.840.113549.1.1.10': { family: 'pss' },
+  '1.2.840.10045.2.1': { family: 'ecdsa' },
+  '1.2.840.10045.4.1': { digest: 'sha1', family: 'ecdsa' },
+  '1.2.840.10045.4.3.2': { digest: 'sha256', family: 'ecdsa' },
+  '1.2.840.10045.4.3.3': { digest: 'sha384', family: 'ecdsa' },
+  '1.2.840.10045.4.3.4': { digest: 'sha512', family: 'ecdsa' },
+};
+
+export interface SignerInfoParsed {
+  sid: { issuerDer: Buffer; serialHex: string } | { subjectKeyId: string };
+  digestAlgorithm: string; // node name (sha256…) or the OID when unknown
+  signedAttrs: Tlv | null;
+  attributes: Map<string, Tlv[]>; // attribute OID → its values
+  signatureAlgorithm: string;
+  signatureParams: Tlv | null;
+  signature: Buffer;
+}
+
+export interface SignedDataParsed {
+  der: Buffer;
+  eContentType: string;
+  eContent: Buffer | null;
+  certificates: Buffer[];
+  signers: SignerInfoParsed[];
+}
+
+export class CmsError extends Error {}
+
+/** Parse a DER/BER ContentInfo holding SignedData. Throws CmsError on malformed input. */
+export function parseSignedData(input: Buffer): SignedDataParsed {
+  try {
+    const der = input;
+    const ci = readTlv(der, 0);
+    const [ctype, wrapped] = children(der, ci);
+    if (!ctype || oid(der, ctype) !== OID.signedData) throw new CmsError('not a CMS SignedData');
+    if (!wrapped || wrapped.tag !== 0xa0) throw new CmsError('SignedData content missing');
+    const sd = children(der, wrapped)[0]!;
+    const f = children(der, sd);
+    const encap = children(der, f[2]!);
+    const eContentType = oid(der, encap[0]!);
+    const eContent = encap[1] ? octets(der, children(der, encap[1])[0]!) : null;
+    let k = 3;
+    const certificates: Buffer[] = [];
+    if (f[k]?.tag === 0xa0) {
+      for (const c of children(der, f[k]!)) if (c.tag === 0x30) certificates.push(bytesOf(der, c));
+      k++;
+    }
+    if (f[k]?.tag === 0xa1) k++; // CRLs: read with revocation checking
+    const signerSet = f[k];
+    if (!signerSet || signerSet.tag !== 0x31) throw new CmsError('SignerInfos missing');
+    const signers = children(der, signerSet).map((si) => parseSignerInfo(der, si));
+    return { der, eContentType, eContent, certificates, signers };
+  } catch (e) {
+    if (e instanceof CmsError) throw e;
+    if (e instanceof Asn1Error || e instanceof TypeError) throw new CmsError(`malformed SignedData: ${e.message}`);
+    throw e;
+  }
+}
+
+function algorithm(der: Buffer, t: Tlv): { id: string; params: Tlv | null } {
+  const parts = children(der, t);
+  return { id: oid(der, parts[0]!), params: parts[1] && parts[1].tag !== 0x05 ? parts[1] : null };
+}
+
+function parseSignerInfo(der: Buffer, si: Tlv): SignerInfoParsed {
+  const f = children(der, si);
+  const sidTlv = f[1]!;
+  let sid: SignerInfoParsed['sid'];
+  if (sidTlv.tag === 0x30) {
+    const [issuer, serial] = children(der, sidTlv);
+    sid = { issuerDer: bytesOf(der, issuer!), serialHex: contentOf(der, serial!).toString('hex').replace(/^(00)+(?=.)/, '') };
+  } else {
+    sid = { subjectKeyId: contentOf(der, sidTlv).toString('hex') };
+  }
+  const digestId = algorithm(der, f[2]!).id;
+  let k = 3;
+  let signedAttrs: Tlv | null = null;
+  const attributes = new Map<string, Tlv[]>();
+  if (f[k]?.tag === 0xa0) {
+    signedAttrs = f[k]!;
+    for (const attr of children(der, signedAttrs)) {
+      const [type, values] = children(der, attr);
+      const id = oid(der, type!);
+      attributes.set(id, [...(attributes.get(id) ?? []), ...children(der, values!)]);
+    }
+    k++;
+  }
+  const sigAlg = algorithm(der, f[k]!);
+  const signature = contentOf(der, f[k + 1]!);
+  return {
+    sid,
+    digestAlgorithm: DIGESTS[digestId] ?? digestId,
+    signedAttrs,
+    attributes,
+    signatureAlgorithm: sigAlg.id,
+    signatureParams: sigAlg.params,
+    signature,
+  };
+}
+
+export interface SignerVerification {
+  certificate: CertInfo | null;
+  signingTime: Date | null;
+  digestAlgorithm: string;
+  /** The time the certificate chain was judged at. */
+  validationTime: Date;
+  problems: ProblemCode[];
+  /** Human detail for each problem, for operators. */
+  details: string[];
+  valid: boolean;
+}
+
+export interface VerifyOptions {
+  /** The signed content when the signature is detached (else eContent is used). */
+  detachedContent?: Buffer;
+  trust: TrustStore;
+  /** The validation time for a signer; given the signer's own signingTime claim. */
+  validationTime: (signingTime: Date | null) => Date;
+}
+
+function findCertificate(certs: CertInfo[], sid: SignerInfoParsed['sid']): CertInfo | null {
+  if ('subjectKeyId' in sid) return certs.find((c) => c.subjectKeyId === sid.subjectKeyId) ?? null;
+  return certs.find((c) => c.serialHex === sid.serialHex && c.issuerDer.equals(sid.issuerDer)) ?? null;
+}
+
+function verifySignatureValue(s: SignerInfoParsed, data: Buffer, cert: CertInfo, der: Buffer): boolean {
+  const alg = SIGNATURES[s.signatureAlgorithm];
+  if (!alg) return false;
+  if (alg.family === 'pss') {
+    let hash = 'sha1';
+    let saltLength = 20;
+    if (s.signatureParams) {
+      for (const p of children(der, s.signatureParams)) {
+        const inner = children(der, p)[0]!;
+        if (p.tag === 0xa0) hash = DIGESTS[algorithm(der, inner).id] ?? hash;
+        if (p.tag === 0xa2) saltLength = contentOf(der, inner).readUIntBE(0, Math.min(6, inner.contentEnd - inner.contentStart));
+      }
+    }
+    return cryptoVerify(hash, data, { key: cert.x509.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }, s.signature);
+  }
+  const digest = alg.digest ?? s.digestAlgorithm;
+  return cryptoVerify(digest, data, cert.x509.publicKey, s.signature);
+}
+
+/** Build a chain from the signer to an anchor, every certificate valid at `at`. */
+export function checkChain(
+  signer: CertInfo,
+  pool: CertInfo[],
+  trust: TrustStore,
+  at: Date,
+): { problems: ProblemCode[]; details: string[]; chain: CertInfo[] } {
+  const problems: ProblemCode[] = [];
+  const details: string[] = [];
+  const validAt = (c: CertInfo) => {
+    if (at.getTime() > new Date(c.x509.validTo).getTime()) {
+      if (!problems.includes('cert-expired')) problems.push('cert-expired');
+      details.push(`certificate "${c.x509.subject.replace(/\n/g, ', ')}" expired on ${new Date(c.x509.validTo).toISOString()} (validation time ${at.toISOString()})`);
+    } else if (at.getTime() < new Date(c.x509.validFrom).getTime()) {
+      if (!problems.includes('cert-not-yet-valid')) problems.push('cert-not-yet-valid');
+      details.push(`certificate "${c.x509.subject.replace(/\n/g, ', ')}" not valid before ${new Date(c.x509.validFrom).toISOString()}`);
+    }
+  };
+  const issuedBy = (child: CertInfo, parent: CertInfo) => child.x509.checkIssued(parent.x509) && child.x509.verify(parent.x509.publicKey);
+  const chain: CertInfo[] = [signer];
+  let current = signer;
+  for (let depth = 0; depth < 10; depth++) {
+    validAt(current);
+    const anchor =
+      trust.anchors.find((a) => a.x509.fingerprint256 === current.x509.fingerprint256) ?? trust.anchors.find((a) => issuedBy(current, a));
+    if (anchor) {
+      if (anchor.x509.fingerprint256 !== current.x509.fingerprint256) {
+        validAt(anchor);
+        chain.push(anchor);
+      }
+      return { problems, details, chain };
+    }
+    const next = pool.find((c) => c !== current && c.x509.ca && issuedBy(current, c) && !chain.includes(c));
+    if (!next) break;
+    chain.push(next);
+    current = next;
+  }
+  problems.push('untrusted-chain');
+  details.push(`no chain from "${signer.x509.subject.replace(/\n/g, ', ')}" to a certificate in ${trust.source}`);
+  return { problems, details, chain };
+}
+
+export function verifySignedData(sd: SignedDataParsed, opts: VerifyOptions): SignerVerification[] {
+  const der = sd.der;
+  const certs: CertInfo[] = [];
+  for (const c of sd.certificates) {
+    try {
+      certs.push(certInfo(c));
+    } catch {
+      /* an unreadable extra certificate does not spoil the others */
+    }
+  }
+  const content = opts.detachedContent ?? sd.eContent;
+  return sd.signers.map((s): SignerVerification => {
+    const problems: ProblemCode[] = [];
+    const details: string[] = [];
+    const add = (p: ProblemCode, d: string) => {
+      if (!problems.includes(p)) problems.push(p);
+      details.push(d);
+    };
+    const signingTimeAttr = s.attributes.get(OID.signingTime)?.[0];
+    let signingTime: Date | null = null;
+    try {
+      signingTime = signingTimeAttr ? time(der, signingTimeAttr) : null;
+    } catch {
+      add('malformed', 'unreadable signingTime attribute');
+    }
+    const validationTime = opts.validationTime(signingTime);
+    const cert = findCertificate(certs, s.sid);
+    const result = (c: CertInfo | null): SignerVerification => ({
+      certificate: c, signingTime, digestAlgorithm: s.digestAlgorithm, validationTime, problems, details, valid: problems.length === 0,
+    });
+    if (!cert) {
+      add('malformed', 'the signer certificate is not in the signature');
+      return result(null);
+    }
+    if (!content) {
+      add('malformed', 'no signed content (detached signature without its content)');
+      return result(cert);
+    }
+    if (!Object.values(DIGESTS).includes(s.digestAlgorithm)) {
+      add('malformed', `unsupported digest algorithm ${s.digestAlgorithm}`);
+      return result(cert);
+    }
+    const digest = createHash(s.digestAlgorithm).update(content).digest();
+    let signedBytes: Buffer;
+    if (s.signedAttrs) {
+      const ct = s.attributes.get(OID.contentType) ?? [];
+      const md = s.attributes.get(OID.messageDigest) ?? [];
+      if (ct.length !== 1 || oid(der, ct[0]!) !== sd.eContentType) add('malformed', 'content-type attribute missing, repeated, or not the content type');
+      if (md.length !== 1) add('malformed', 'message-digest attribute missing or repeated');
+      else if (!contentOf(der, md[0]!).equals(digest)) add('digest-mismatch', `the content's ${s.digestAlgorithm} digest differs from the signed message-digest: the content was altered`);
+      // The signature covers the attributes as received, re-tagged [0] IMPLICIT → SET OF.
+      signedBytes = Buffer.from(bytesOf(der, s.signedAttrs));
+      signedBytes[0] = 0x31;
+    } else {
+      signedBytes = content;
+    }
+    let ok = false;
+    try {
+      ok = verifySignatureValue(s, signedBytes, cert, der);
+    } catch (e) {
+      details.push(`signature check error: ${(e as Error).message}`);
+    }
+    if (!ok) add('bad-signature', `the signature does not verify with the signer's key (${SIGNATURES[s.signatureAlgorithm] ? s.signatureAlgorithm : `unsupported algorithm ${s.signatureAlgorithm}`})`);
+    const chain = checkChain(cert, certs, opts.trust, validationTime);
+    for (const p of chain.problems) if (!problems.includes(p)) problems.push(p);
+    details.push(...chain.details);
+    return result(cert);
+  });
+}

@@ -1,0 +1,43 @@
+// Trust stores: a directory of PEM (or DER .cer/.crt) certificate files. Anchors are what a
+// chain must end at; nothing else in the directory is trusted implicitly.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { certInfo, certificatesFromPem, type CertInfo } from './x509.js';
+
+export class TrustStoreError extends Error {}
+
+export interface TrustStore {
+  source: string;
+  anchors: CertInfo[];
+}
+
+const cache = new Map<string, { mtimeMs: number; store: TrustStore }>();
+
+export function loadTrustStore(dir: string): TrustStore {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (e) {
+    throw new TrustStoreError(`${dir}: cannot read trust store: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const cached = cache.get(dir);
+  if (cached && cached.mtimeMs === st.mtimeMs) return cached.store;
+  const files = st.isDirectory() ? readdirSync(dir).sort().map((f) => path.join(dir, f)) : [dir];
+  const anchors: CertInfo[] = [];
+  for (const file of files) {
+    if (!/\.(pem|crt|cer)$/i.test(file)) continue;
+    const bytes = readFileSync(file);
+    const text = bytes.toString('latin1');
+    const ders = text.includes('-----BEGIN CERTIFICATE-----') ? certificatesFromPem(text) : [bytes];
+    for (const der of ders) {
+      try {
+        anchors.push(certInfo(der));
+      } catch (e) {
+        throw new TrustStoreError(`${file}: not a certificate: ${(e as Error).message}`);
+      }
+    }
+  }
+  const store = { source: dir, anchors };
+  cache.set(dir, { mtimeMs: st.mtimeMs, store });
+  return store;
+}
