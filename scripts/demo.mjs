@@ -19,17 +19,22 @@ const bold = process.stdout.isTTY ? (s) => `\x1b[1m${s}\x1b[0m` : (s) => s;
 const say = (s) => process.stdout.write(`\n${bold(`== ${s}`)}\n`);
 
 // Deliver the samples the way an MTA does: write in tmp/, rename into new/.
-const samples = path.join('fixtures', 'mail', 'samples');
-const maildir = path.join('var', 'maildir', 'support');
-for (const d of ['tmp', 'new', 'cur']) mkdirSync(path.join(maildir, d), { recursive: true });
-const files = readdirSync(samples).filter((f) => f.endsWith('.eml')).sort();
 const t = Math.floor(Date.now() / 1000);
-files.forEach((f, i) => {
-  const name = `${t}.M${String(i).padStart(6, '0')}P${process.pid}.${hostname()}`;
-  writeFileSync(path.join(maildir, 'tmp', name), readFileSync(path.join(samples, f)));
-  renameSync(path.join(maildir, 'tmp', name), path.join(maildir, 'new', name));
-});
-say(`Delivered ${files.length} sample messages from ${samples}/ into ${maildir}/new`);
+let seq = 0;
+function deliverAll(from, mailbox) {
+  const maildir = path.join('var', 'maildir', mailbox);
+  for (const d of ['tmp', 'new', 'cur']) mkdirSync(path.join(maildir, d), { recursive: true });
+  const files = readdirSync(from).filter((f) => f.endsWith('.eml')).sort();
+  for (const f of files) {
+    const name = `${t}.M${String(seq++).padStart(6, '0')}P${process.pid}.${hostname()}`;
+    writeFileSync(path.join(maildir, 'tmp', name), readFileSync(path.join(from, f)));
+    renameSync(path.join(maildir, 'tmp', name), path.join(maildir, 'new', name));
+  }
+  say(`Delivered ${files.length} message(s) from ${from}/ into ${maildir}/new`);
+}
+deliverAll(path.join('fixtures', 'mail', 'samples'), 'support');
+// A real PEC envelope (Aruba, 2023): its provider signature verifies at its signing time.
+deliverAll(path.join('fixtures', 'mail', 'pec-real'), 'pec');
 say('pecdesk run --once: one pass over the mailboxes, replies written to var/outbox');
 pecdesk('run', '--once');
 say('pecdesk tickets list');

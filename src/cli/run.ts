@@ -47,7 +47,8 @@ export function registerRun(program: Command): void {
                     ? `QUARANTINED #${r.quarantine.id}: ${r.quarantine.reason}`
                     : 'no ticket';
               const reply = r.reply ? ` · reply «${r.reply.template}» queued` : '';
-              process.stdout.write(`${localTime(new Date().toISOString(), tz)}  ${mailbox.padEnd(7)} ${r.classification.padEnd(11)} ${(r.sender.address ?? '—').padEnd(34)} → ${what}${reply}\n`);
+              const verified = r.sender.verification !== 'unverified' ? ` [${r.sender.verification}]` : '';
+              process.stdout.write(`${localTime(new Date().toISOString(), tz)}  ${mailbox.padEnd(7)} ${r.classification.padEnd(11)} ${(r.sender.address ?? '—').padEnd(34)}${verified} → ${what}${reply}\n`);
             },
             onOutbox: (report) => {
               outbox.push(...report.sent);

@@ -233,7 +233,7 @@ function handleExamined(desk: Desk, row: MessageRow, ex: Examined, now: Date): I
     sender: requester,
     verification,
     receivedAt,
-    neverReply: neverReplyReason(content, desk.deskAddresses) ?? (ex.pec ? null : neverReplyReason(outer, desk.deskAddresses)),
+    neverReply: neverReplyReason(content, desk.deskAddresses, sender),
     threadCandidates: kind === 'bounce' ? [] : threadCandidates(desk, content),
     repliesToSenderLastHour: automaticRepliesSince(desk.db, sender, new Date(now.getTime() - 3600_000).toISOString(), now.toISOString()),
   };

@@ -56,13 +56,14 @@ export function bounceDiagnostic(msg: ParsedMessage): string | null {
   return null;
 }
 
-const NO_REPLY_SENDER = /^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|non-?rispondere)([+.\-_][^@]*)?@/i;
+const NO_REPLY_SENDER = /^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|non-?rispondere|posta-certificata)([+.\-_][^@]*)?@/i;
 
 /**
  * Why the desk must not answer this message automatically (SPEC §5), or null when it may.
- * `deskAddresses` are the desk's own mailboxes: answering them would loop.
+ * `deskAddresses` are the desk's own mailboxes: answering them would loop. `replyTo` is where
+ * the reply would go (for PEC: the certified sender), by default the From address.
  */
-export function neverReplyReason(msg: ParsedMessage, deskAddresses: string[]): string | null {
+export function neverReplyReason(msg: ParsedMessage, deskAddresses: string[], replyTo = msg.from?.address): string | null {
   const autoSubmitted = (header(msg, 'auto-submitted') ?? '').toLowerCase().split(';')[0]!.trim();
   if (autoSubmitted && autoSubmitted !== 'no') return `Auto-Submitted: ${autoSubmitted}`;
   const precedence = (header(msg, 'precedence') ?? '').toLowerCase().trim();
@@ -71,7 +72,7 @@ export function neverReplyReason(msg: ParsedMessage, deskAddresses: string[]): s
     if (header(msg, h) !== undefined) return `${h} header present`;
   }
   if (nullReturnPath(msg)) return 'null return path <>';
-  const sender = msg.from?.address;
+  const sender = replyTo;
   if (!sender) return 'no sender address';
   if (NO_REPLY_SENDER.test(sender)) return `automated sender ${sender}`;
   if (deskAddresses.includes(sender)) return `sender is the desk's own address ${sender}`;

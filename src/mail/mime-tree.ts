@@ -100,6 +100,9 @@ export function splitMultipart(buf: Buffer, start: number, end: number, boundary
   for (let k = 0; k + 1 < positions.length; k++) {
     parts.push([start + positions[k]!.afterLine, start + Math.max(positions[k + 1]!.lineStart, positions[k]!.afterLine)]);
   }
+  // A multipart cut short (no closing delimiter): the last part runs to the end.
+  const last = positions[positions.length - 1];
+  if (last && !last.close && last.afterLine < text.length) parts.push([start + last.afterLine, end]);
   return parts;
 }
 

@@ -6,20 +6,32 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../e2e/workspace.js';
 
-function digest(): Record<string, string> {
+function digest(dirs: string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const sub of ['samples', 'malformed']) {
-    const dir = path.join(repoRoot, 'fixtures', 'mail', sub);
-    for (const f of readdirSync(dir).sort()) out[`${sub}/${f}`] = createHash('sha256').update(readFileSync(path.join(dir, f))).digest('hex');
+  for (const dir of dirs) {
+    for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+      if (!e.isFile()) continue;
+      const f = path.join(e.parentPath, e.name);
+      out[path.relative(repoRoot, f)] = createHash('sha256').update(readFileSync(f)).digest('hex');
+    }
   }
   return out;
 }
 
-describe('fixtures/generate-mail.mjs', () => {
+describe('fixture generators', () => {
   it('regenerates the checked-in fixtures byte for byte', () => {
-    const before = digest();
+    const dirs = [path.join(repoRoot, 'fixtures', 'mail', 'samples'), path.join(repoRoot, 'fixtures', 'mail', 'malformed')];
+    const before = digest(dirs);
     execFileSync(process.execPath, [path.join(repoRoot, 'fixtures', 'generate-mail.mjs')], { stdio: 'ignore' });
-    expect(digest()).toEqual(before);
+    expect(digest(dirs)).toEqual(before);
     expect(Object.keys(before).length).toBeGreaterThanOrEqual(20);
   });
+
+  it('fixtures/pec/generate.mjs regenerates the PEC fixtures (test CA, envelopes, receipts) byte for byte', () => {
+    const dirs = [path.join(repoRoot, 'fixtures', 'pec', 'out')];
+    const before = digest(dirs);
+    execFileSync(process.execPath, [path.join(repoRoot, 'fixtures', 'pec', 'generate.mjs')], { stdio: 'ignore' });
+    expect(digest(dirs)).toEqual(before);
+    expect(Object.keys(before).length).toBeGreaterThanOrEqual(25);
+  }, 120_000);
 });
