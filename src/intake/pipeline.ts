@@ -428,6 +428,10 @@ function applyReceipt(
   if (!entry && d?.identificativo) entry = findOutboxByPecIdentificativo(desk.db, d.identificativo);
   if (!entry && !d && pec.hints.riferimentoMessageId) entry = findOutboxByMessageId(desk.db, pec.hints.riferimentoMessageId);
   const apply = Boolean(entry && pec.certified && d && pec.tipo);
+  // The unsigned X-Riferimento-Message-ID should confirm the signed msgid; the signed one wins.
+  const hint = pec.hints.riferimentoMessageId;
+  const hintMismatch = Boolean(d?.msgid && hint && threadKey(hint) !== threadKey(d.msgid));
+  if (hintMismatch) desk.log.warn({ messageRow: row.id, msgid: d?.msgid, hint }, 'X-Riferimento-Message-ID disagrees with the signed daticert msgid; the signed value is used');
   if (entry && apply && d && pec.tipo) {
     const current = new Map(recipients(desk.db, entry.id).map((r) => [r.address, r.state as DeliveryState]));
     for (const u of receiptUpdates(pec.tipo, d)) {
@@ -445,7 +449,10 @@ function applyReceipt(
   if (ticket) {
     addTicketEvent(desk.db, {
       ticketId: ticket.id, at: nowIso, type: 'pec-receipt', actor: d?.gestoreEmittente ?? 'pec',
-      detail: { tipo: pec.tipo, outboxId: entry!.id, applied: apply, certified: pec.certified, consegna: d?.consegna ?? null, errore: d?.erroreEsteso ?? null, problems: pec.signature.problems },
+      detail: {
+        tipo: pec.tipo, outboxId: entry!.id, applied: apply, certified: pec.certified, consegna: d?.consegna ?? null,
+        errore: d?.erroreEsteso ?? null, problems: pec.signature.problems, ...(hintMismatch ? { headerMsgidMismatch: hint } : {}),
+      },
       messageRowId: row.id,
     });
   }
