@@ -12,6 +12,7 @@ import { registerPec } from './pec.js';
 import { registerQuarantine } from './quarantine.js';
 import { registerRun } from './run.js';
 import { registerTickets } from './tickets.js';
+import { registerVerify } from './verify.js';
 
 export function buildProgram(): Command {
   const program = new Command('pecdesk')
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerQuarantine(program);
   registerDirectory(program);
   registerPec(program);
+  registerVerify(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

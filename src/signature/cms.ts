@@ -3,6 +3,7 @@
 // PKCS#1 v1.5, RSA-PSS, ECDSA). Each signer gets a structured status, the boolean derives from it.
 import { constants, createHash, verify as cryptoVerify } from 'node:crypto';
 import { Asn1Error, bytesOf, children, contentOf, octets, oid, readTlv, time, type Tlv } from './der.js';
+import { revocationStatus } from './revocation.js';
 import type { TrustStore } from './trust.js';
 import { certInfo, type CertInfo } from './x509.js';
 
@@ -20,7 +21,12 @@ export type ProblemCode =
   | 'byte-range-invalid'
   | 'modified-after-signing';
 
+export type WarningCode = 'revocation-unknown' | 'not-qualified' | 'weak-algorithm';
+
 const OID = {
+  essSigningCertificate: '1.2.840.113549.1.9.16.2.12',
+  essSigningCertificateV2: '1.2.840.113549.1.9.16.2.47',
+  qcCompliance: '0.4.0.1862.1.1',
   signedData: '1.2.840.113549.1.7.2',
   data: '1.2.840.113549.1.7.1',
   contentType: '1.2.840.113549.1.9.3',
@@ -147,6 +153,7 @@ function parseSignerInfo(der: Buffer, si: Tlv): SignerInfoParsed {
 
 export interface SignerVerification {
   certificate: CertInfo | null;
+  warnings: WarningCode[];
   signingTime: Date | null;
   digestAlgorithm: string;
   /** The time the certificate chain was judged at. */
@@ -163,6 +170,12 @@ export interface VerifyOptions {
   trust: TrustStore;
   /** The validation time for a signer; given the signer's own signingTime claim. */
   validationTime: (signingTime: Date | null) => Date;
+  /**
+   * A document signature (CAdES/PAdES) rather than a transport one: also require the ESS
+   * signing-certificate binding and nonRepudiation, check revocation, and warn on SHA-1 and
+   * on certificates that are not qualified.
+   */
+  document?: boolean;
 }
 
 function findCertificate(certs: CertInfo[], sid: SignerInfoParsed['sid']): CertInfo | null {
@@ -244,6 +257,7 @@ export function verifySignedData(sd: SignedDataParsed, opts: VerifyOptions): Sig
   const content = opts.detachedContent ?? sd.eContent;
   return sd.signers.map((s): SignerVerification => {
     const problems: ProblemCode[] = [];
+    const warnings: WarningCode[] = [];
     const details: string[] = [];
     const add = (p: ProblemCode, d: string) => {
       if (!problems.includes(p)) problems.push(p);
@@ -259,7 +273,7 @@ export function verifySignedData(sd: SignedDataParsed, opts: VerifyOptions): Sig
     const validationTime = opts.validationTime(signingTime);
     const cert = findCertificate(certs, s.sid);
     const result = (c: CertInfo | null): SignerVerification => ({
-      certificate: c, signingTime, digestAlgorithm: s.digestAlgorithm, validationTime, problems, details, valid: problems.length === 0,
+      certificate: c, warnings, signingTime, digestAlgorithm: s.digestAlgorithm, validationTime, problems, details, valid: problems.length === 0,
     });
     if (!cert) {
       add('malformed', 'the signer certificate is not in the signature');
@@ -297,6 +311,57 @@ export function verifySignedData(sd: SignedDataParsed, opts: VerifyOptions): Sig
     const chain = checkChain(cert, certs, opts.trust, validationTime);
     for (const p of chain.problems) if (!problems.includes(p)) problems.push(p);
     details.push(...chain.details);
+    if (opts.document) documentChecks(der, s, cert, chain.chain, opts.trust, validationTime, add, warnings);
     return result(cert);
   });
+}
+
+/** The ESS certificate binding: which certificate the signer meant to sign with. */
+function essCertHashes(der: Buffer, s: SignerInfoParsed): { version: 1 | 2; hashes: Array<{ digest: string; hash: Buffer }> } | null {
+  const v2 = s.attributes.get(OID.essSigningCertificateV2);
+  const v1 = s.attributes.get(OID.essSigningCertificate);
+  const value = v2?.[0] ?? v1?.[0];
+  if (!value) return null;
+  const certIds = children(der, children(der, value)[0]!);
+  return {
+    version: v2 ? 2 : 1,
+    hashes: certIds.map((id) => {
+      const f = children(der, id);
+      if (!v2) return { digest: 'sha1', hash: contentOf(der, f[0]!) };
+      // ESSCertIDv2: hashAlgorithm DEFAULT sha256, then certHash.
+      if (f[0]!.tag === 0x30) return { digest: DIGESTS[algorithm(der, f[0]!).id] ?? 'unknown', hash: contentOf(der, f[1]!) };
+      return { digest: 'sha256', hash: contentOf(der, f[0]!) };
+    }),
+  };
+}
+
+function documentChecks(
+  der: Buffer, s: SignerInfoParsed, cert: CertInfo, chain: CertInfo[], trust: TrustStore, at: Date,
+  add: (p: ProblemCode, d: string) => void, warnings: WarningCode[],
+): void {
+  const warn = (w: WarningCode) => {
+    if (!warnings.includes(w)) warnings.push(w);
+  };
+  const ess = essCertHashes(der, s);
+  const attrCount = (s.attributes.get(OID.essSigningCertificateV2)?.length ?? 0) + (s.attributes.get(OID.essSigningCertificate)?.length ?? 0);
+  if (!ess) add('signing-certificate-mismatch', 'no ESS signing-certificate attribute binds the signer certificate');
+  else if (attrCount > 1) add('signing-certificate-mismatch', 'more than one ESS signing-certificate attribute');
+  else {
+    const first = ess.hashes[0];
+    if (!first || first.digest === 'unknown' || !createHash(first.digest).update(cert.der).digest().equals(first.hash)) {
+      add('signing-certificate-mismatch', 'the ESS signing-certificate hash is not the hash of the signer certificate');
+    }
+    if (ess.version === 1) warn('weak-algorithm');
+  }
+  if (!cert.keyUsage || !cert.keyUsage.has('nonRepudiation')) {
+    add('no-non-repudiation', 'the signer certificate is not for non-repudiation (keyUsage)');
+  }
+  if (!cert.qcStatements.includes(OID.qcCompliance)) warn('not-qualified');
+  if (s.digestAlgorithm === 'sha1') warn('weak-algorithm');
+  // Revocation of every certificate below the anchor.
+  for (let i = 0; i < chain.length - 1; i++) {
+    const st = revocationStatus(chain[i]!, chain[i + 1] ?? null, trust.crls, at);
+    if (st.status === 'revoked') add('cert-revoked', `certificate "${chain[i]!.x509.subject.replace(/\n/g, ', ')}" revoked on ${st.at.toISOString()} (${st.crl})`);
+    else if (st.status === 'unknown') warn('revocation-unknown');
+  }
 }

@@ -2,6 +2,7 @@
 // chain must end at; nothing else in the directory is trusted implicitly.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { crlsFromPem, parseCrl, type CrlInfo } from './revocation.js';
 import { certInfo, certificatesFromPem, type CertInfo } from './x509.js';
 
 export class TrustStoreError extends Error {}
@@ -9,6 +10,8 @@ export class TrustStoreError extends Error {}
 export interface TrustStore {
   source: string;
   anchors: CertInfo[];
+  /** CRLs found beside the anchors (.crl, DER or PEM). */
+  crls: CrlInfo[];
 }
 
 const cache = new Map<string, { mtimeMs: number; store: TrustStore }>();
@@ -24,7 +27,20 @@ export function loadTrustStore(dir: string): TrustStore {
   if (cached && cached.mtimeMs === st.mtimeMs) return cached.store;
   const files = st.isDirectory() ? readdirSync(dir).sort().map((f) => path.join(dir, f)) : [dir];
   const anchors: CertInfo[] = [];
+  const crls: CrlInfo[] = [];
   for (const file of files) {
+    if (/\.crl$/i.test(file)) {
+      const bytes = readFileSync(file);
+      const text = bytes.toString('latin1');
+      for (const der of text.includes('-----BEGIN X509 CRL-----') ? crlsFromPem(text) : [bytes]) {
+        try {
+          crls.push(parseCrl(der, file));
+        } catch (e) {
+          throw new TrustStoreError(`${file}: not a CRL: ${(e as Error).message}`);
+        }
+      }
+      continue;
+    }
     if (!/\.(pem|crt|cer)$/i.test(file)) continue;
     const bytes = readFileSync(file);
     const text = bytes.toString('latin1');
@@ -37,7 +53,7 @@ export function loadTrustStore(dir: string): TrustStore {
       }
     }
   }
-  const store = { source: dir, anchors };
+  const store = { source: dir, anchors, crls };
   cache.set(dir, { mtimeMs: st.mtimeMs, store });
   return store;
 }

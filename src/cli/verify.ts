@@ -1,0 +1,57 @@
+// pecdesk verify FILE [--at ISO]: a signed document → SPEC §8.2 report; exit 0 valid, 1 not.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { loadTrustStore, TrustStoreError } from '../signature/trust.js';
+import { verifyDocument, type VerifyReport } from '../signature/verify.js';
+import type { GlobalOptions } from './common.js';
+import { isJson } from './common.js';
+import { NegativeOutcome, parseInstant, printJson, UsageError } from './output.js';
+
+export function registerVerify(program: Command): void {
+  program
+    .command('verify')
+    .description('verify a signed document (CAdES .p7m or PAdES PDF)')
+    .argument('<file>', 'the document')
+    .option('--at <iso>', 'validation time (default: now)')
+    .action(async (file: string, o: { at?: string }, cmd: Command) => {
+      const cfg = loadConfig(cmd.optsWithGlobals<GlobalOptions>().config);
+      const at = o.at ? parseInstant(o.at, '--at') : new Date();
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(file);
+      } catch (e) {
+        throw new UsageError(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      if (!cfg.trust.signatures) throw new UsageError(`${cfg.source}: trust.signatures: not set (the directory of trusted CA certificates)`);
+      let trust;
+      try {
+        trust = loadTrustStore(cfg.trust.signatures);
+      } catch (e) {
+        throw new UsageError(e instanceof TrustStoreError ? e.message : (e as Error).message);
+      }
+      const report = verifyDocument(file, bytes, trust, at);
+      if (isJson(cmd)) printJson(report);
+      else process.stdout.write(humanReport(report));
+      if (!report.valid) throw new NegativeOutcome('');
+    });
+}
+
+export function humanReport(r: VerifyReport): string {
+  const lines = [`${r.file}: ${r.valid ? 'VALID' : 'NOT VALID'} (${r.format}, validated at ${r.validationTime})`];
+  if (r.problems.length) lines.push(`  problems: ${r.problems.join(', ')}`);
+  if (r.warnings.length) lines.push(`  warnings: ${r.warnings.join(', ')}`);
+  for (const s of r.signatures) {
+    const who = [s.signer.givenName, s.signer.surname].filter(Boolean).join(' ') || s.signer.commonName || 'unknown signer';
+    lines.push(
+      `  signature ${s.layer}${s.field ? ` (field ${s.field})` : ''}: ${s.valid ? 'valid' : 'NOT valid'} — ${who}` +
+        `${s.signer.fiscalCode ? `, codice fiscale ${s.signer.fiscalCode}` : ''}${s.signer.organization ? `, ${s.signer.organization}` : ''}` +
+        `${s.signingTime ? `, signed ${s.signingTime}` : ''}${s.coversWholeDocument === false ? ', does NOT cover the whole document' : ''}`,
+    );
+    for (const p of s.problems) lines.push(`    ${p}`);
+    for (const w of s.warnings) lines.push(`    warning: ${w}`);
+    for (const d of s.details) lines.push(`      ${d}`);
+  }
+  if (r.content) lines.push(`  content: ${r.content.mediaType}, sha256 ${r.content.sha256}`);
+  return `${lines.join('\n')}\n`;
+}

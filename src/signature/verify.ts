@@ -1,0 +1,63 @@
+// `pecdesk verify`: a signed document (CAdES .p7m, PAdES PDF) → the SPEC §8.2 report.
+// Format is detected from the content, never from the file name.
+import { CmsError, parseSignedData, verifySignedData } from './cms.js';
+import { isPdf, verifyPdf } from './pades.js';
+import { signatureReport, summarize, type SignatureReport, type VerifyReport } from './report.js';
+import type { TrustStore } from './trust.js';
+
+export type { SignatureReport, VerifyReport };
+
+const B64 = /^[A-Za-z0-9+/=\r\n\t ]+$/;
+const MAX_LAYERS = 5;
+
+/**
+ * DER from what Italian signing tools produce: DER as is, PEM, or base64 (sometimes twice).
+ * Returns null when the bytes are none of these.
+ */
+export function derFromSigned(bytes: Buffer): Buffer | null {
+  let b = bytes;
+  for (let i = 0; i < 3; i++) {
+    if (b[0] === 0x30) return b;
+    const text = b.toString('latin1').trim();
+    const pem = /-----BEGIN (?:PKCS7|CMS|PKCS #7 SIGNED DATA)-----([\s\S]*?)-----END (?:PKCS7|CMS|PKCS #7 SIGNED DATA)-----/.exec(text);
+    if (pem) b = Buffer.from(pem[1]!.replace(/\s+/g, ''), 'base64');
+    else if (text.length >= 16 && B64.test(text)) b = Buffer.from(text.replace(/\s+/g, ''), 'base64');
+    else return null;
+  }
+  return b[0] === 0x30 ? b : null;
+}
+
+/** Verify CAdES attached signatures, unwrapping p7m inside p7m and verifying every layer. */
+function verifyCades(file: string, der: Buffer, trust: TrustStore, at: Date): VerifyReport {
+  const signatures: SignatureReport[] = [];
+  let current: Buffer | null = der;
+  let content: Buffer | null = null;
+  for (let layer = 1; current && layer <= MAX_LAYERS; layer++) {
+    let sd;
+    try {
+      sd = parseSignedData(current);
+    } catch (e) {
+      if (layer === 1) return summarize(file, 'cades', at, [], ['malformed'], null);
+      // The inner content only looked like a signature: it is the document.
+      content = current;
+      break;
+    }
+    if (!sd.eContent) return summarize(file, 'cades', at, signatures, ['malformed'], null);
+    for (const v of verifySignedData(sd, { trust, document: true, validationTime: () => at })) signatures.push(signatureReport(v, layer));
+    content = sd.eContent;
+    current = derFromSigned(sd.eContent);
+  }
+  return summarize(file, 'cades', at, signatures, [], content);
+}
+
+export function verifyDocument(file: string, bytes: Buffer, trust: TrustStore, at: Date): VerifyReport {
+  // A .p7m around a PDF contains "%PDF-" too: look for CMS first.
+  const der = derFromSigned(bytes);
+  if (!der) return isPdf(bytes) ? verifyPdf(file, bytes, trust, at) : summarize(file, 'none', at, [], ['no-signature'], bytes);
+  try {
+    return verifyCades(file, der, trust, at);
+  } catch (e) {
+    if (e instanceof CmsError) return summarize(file, 'cades', at, [], ['malformed'], null);
+    throw e;
+  }
+}
