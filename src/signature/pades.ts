@@ -153,6 +153,15 @@ export function classifyUpdates(pdf: Buffer, revEnd: number): string | null {
     }
   }
   if (/\/Type\s*\/XRef\b/.test(tail)) return 'the update uses a cross-reference stream, which pecdesk does not analyse';
+  // A new trailer may not point the document at another catalog, info or encryption
+  // dictionary: that swaps what is shown without touching a signed byte.
+  const signedTrailer = lastTrailer(text.slice(0, revEnd));
+  for (const t of tail.matchAll(/\btrailer\s*(<<[\s\S]*?>>)\s*startxref/g)) {
+    const e = dictEntries(t[1]!);
+    for (const k of ['Root', 'Info', 'Encrypt']) {
+      if ((e.get(k) ?? null) !== (signedTrailer.get(k) ?? null)) return `the update changes the trailer's /${k}`;
+    }
+  }
   for (const o of added) {
     const e = dictEntries(o.body);
     const type = nameValue(e.get('Type'));
@@ -171,6 +180,11 @@ export function classifyUpdates(pdf: Buffer, revEnd: number): string | null {
     if (why) return why;
   }
   return null;
+}
+
+function lastTrailer(text: string): Map<string, string> {
+  const all = [...text.matchAll(/\btrailer\s*(<<[\s\S]*?>>)\s*startxref/g)];
+  return all.length ? dictEntries(all[all.length - 1]![1]!) : new Map();
 }
 
 /** An object of the signed revision redefined by a later update: only harmless changes pass. */

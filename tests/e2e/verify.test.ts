@@ -1,0 +1,136 @@
+// `pecdesk verify` on every generated signature fixture (fixtures/signatures), through the
+// real CLI, against the expectations in the generator's manifest; and openssl agreeing on
+// every CAdES fixture when openssl is installed.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, Workspace } from './workspace.js';
+
+const out = path.join(repoRoot, 'fixtures', 'signatures', 'out');
+interface Entry {
+  file: string;
+  format: 'cades' | 'pades' | 'none';
+  expect: { valid: boolean; problems: string[]; warnings: string[]; acceptAlso?: string[] };
+  acceptAlso?: string[];
+  mayWarn?: string[];
+  signers: Array<{ commonName: string; givenName: string; surname: string; fiscalCode: string; organization: string }>;
+  validAt: string;
+  signingTime?: string;
+  alternatives?: Array<{ validAt: string; expect: { valid: boolean; problems: string[]; warnings: string[] } }>;
+}
+const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as Entry[];
+
+let ws: Workspace;
+beforeAll(() => {
+  ws = new Workspace((c) => (c.trust = { signatures: path.join(out, 'trust') }));
+});
+afterAll(() => ws.cleanup());
+
+function verify(file: string, at: string) {
+  const r = ws.cli(['verify', path.join(out, file), '--at', at, '--json']);
+  return { status: r.status, json: r.json, stderr: r.stderr };
+}
+
+describe('pecdesk verify on every signature fixture', () => {
+  it.each(manifest.map((m) => [m.file, m] as const))('%s', (_f, m) => {
+    const r = verify(m.file, m.validAt);
+    expect(r.status, r.stderr).toBe(m.expect.valid ? 0 : 1);
+    expect(r.json.valid).toBe(m.expect.valid);
+    if (m.format !== 'none') expect(r.json.format).toBe(m.format === 'pades' && m.file.endsWith('no-signature.pdf') ? 'none' : m.format);
+    const allowed = new Set([...m.expect.problems, ...(m.acceptAlso ?? m.expect.acceptAlso ?? [])]);
+    if (!m.expect.valid) expect(r.json.problems.some((p: string) => allowed.has(p)), JSON.stringify(r.json.problems)).toBe(true);
+    for (const p of r.json.problems) expect(allowed, `unexpected problem ${p}`).toContain(p);
+    const warnOk = new Set([...m.expect.warnings, ...(m.mayWarn ?? []), 'revocation-unknown']);
+    for (const w of m.expect.warnings) expect(r.json.warnings).toContain(w);
+    for (const w of r.json.warnings) expect(warnOk, `unexpected warning ${w}`).toContain(w);
+    if (m.expect.valid) {
+      expect(r.json.signatures.map((s: any) => s.signer)).toEqual(m.signers);
+    }
+    for (const alt of m.alternatives ?? []) {
+      const a = verify(m.file, alt.validAt);
+      expect(a.json.valid, `${m.file} at ${alt.validAt}`).toBe(alt.expect.valid);
+    }
+  });
+
+  it('prints the signer, the codice fiscale and the problem codes in plain text', () => {
+    const ok = ws.cli(['verify', path.join(out, 'cades', 'valid-rsa.pdf.p7m'), '--at', '2026-06-01T00:00:00Z']);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('VALID');
+    expect(ok.stdout).toContain('ANNA ROSSI');
+    expect(ok.stdout).toContain('codice fiscale RSSNNA80A41H501L');
+    const bad = ws.cli(['verify', path.join(out, 'cades', 'digest-mismatch.pdf.p7m'), '--at', '2026-06-01T00:00:00Z']);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toContain('digest-mismatch');
+  });
+
+  it('a missing file is a usage error (exit 2)', () => {
+    const r = ws.cli(['verify', ws.path('nope.p7m')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('nope.p7m: cannot read: ENOENT');
+  });
+
+  it('the CRL decides: revoked after its revocation date, fine before it', () => {
+    const before = verify('cades/cert-revoked.pdf.p7m', '2026-02-01T00:00:00Z');
+    expect(before.json.problems).not.toContain('cert-revoked');
+    const after = verify('cades/cert-revoked.pdf.p7m', '2026-06-01T00:00:00Z');
+    expect(after.json.problems).toContain('cert-revoked');
+  });
+
+  it('a trust store without CRLs: valid with the warning revocation-unknown, never silently', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pecdesk-trust-'));
+    try {
+      writeFileSync(path.join(dir, 'ca.pem'), readFileSync(path.join(out, 'trust', 'test-qualified-ca.pem')));
+      const other = new Workspace((c) => (c.trust = { signatures: dir }));
+      try {
+        const r = other.cli(['verify', path.join(out, 'cades', 'valid-rsa.pdf.p7m'), '--at', '2026-06-01T00:00:00Z', '--json']);
+        expect(r.json.valid).toBe(true);
+        expect(r.json.warnings).toContain('revocation-unknown');
+      } finally {
+        other.cleanup();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
+
+describe.skipIf(!hasOpenssl)('openssl cms -verify agrees on every CAdES fixture', () => {
+  const cades = manifest.filter((m) => m.format === 'cades');
+  it.each(cades.map((m) => [m.file, m] as const))('%s', (_f, m) => {
+    const ours = verify(m.file, m.validAt).json;
+    const tmp = mkdtempSync(path.join(tmpdir(), 'pecdesk-ossl-'));
+    try {
+      // openssl takes DER: decode what pecdesk decodes by content (PEM, base64, twice).
+      let der = readFileSync(path.join(out, m.file));
+      for (let i = 0; i < 2 && der[0] !== 0x30; i++) {
+        const text = der.toString('latin1');
+        const pem = /-----BEGIN PKCS7-----([\s\S]*?)-----END PKCS7-----/.exec(text);
+        der = Buffer.from((pem ? pem[1]! : text).replace(/\s+/g, ''), 'base64');
+      }
+      const input = path.join(tmp, 'in.p7m');
+      writeFileSync(input, der);
+      const bundle = path.join(tmp, 'ca.pem');
+      writeFileSync(bundle, readFileSync(path.join(out, 'trust', 'test-qualified-ca.pem')));
+      const at = String(Math.floor(new Date(m.validAt).getTime() / 1000));
+      const r = spawnSync('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', input, '-CAfile', bundle, '-purpose', 'any', '-attime', at, '-out', path.join(tmp, 'content')]);
+      const opensslOk = r.status === 0;
+      // openssl checks integrity, signature and chain; it does not require nonRepudiation,
+      // the ESS binding (without -cades), QC statements or revocation (without a CRL).
+      const cryptographic = ours.problems.filter((p: string) => ['digest-mismatch', 'bad-signature', 'untrusted-chain', 'cert-expired', 'cert-not-yet-valid', 'malformed'].includes(p));
+      expect(opensslOk, `${m.file}: openssl ${opensslOk ? 'ok' : r.stderr.toString().split('\n')[0]}; pecdesk ${JSON.stringify(ours.problems)}`).toBe(cryptographic.length === 0);
+      if (opensslOk && ours.content) {
+        const content = readFileSync(path.join(tmp, 'content'));
+        // For nested p7m, openssl unwraps one layer: compare with the innermost only when flat.
+        if (!ours.signatures.some((s: any) => s.layer > 1)) {
+          expect(execFileSync('sha256sum', [path.join(tmp, 'content')]).toString().slice(0, 64)).toBe(ours.content.sha256);
+        } else expect(content.length).toBeGreaterThan(0);
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
