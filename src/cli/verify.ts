@@ -1,11 +1,11 @@
 // pecdesk verify FILE [--at ISO]: a signed document → SPEC §8.2 report; exit 0 valid, 1 not.
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { loadTrustStore, TrustStoreError } from '../signature/trust.js';
-import { verifyDocument, type VerifyReport } from '../signature/verify.js';
-import type { GlobalOptions } from './common.js';
-import { isJson } from './common.js';
+import { verifyDocumentWithOnlineRevocation, type VerifyReport } from '../signature/verify.js';
+import { isJson, type GlobalOptions } from './common.js';
 import { NegativeOutcome, parseInstant, printJson, UsageError } from './output.js';
 
 export function registerVerify(program: Command): void {
@@ -30,7 +30,11 @@ export function registerVerify(program: Command): void {
       } catch (e) {
         throw new UsageError(e instanceof TrustStoreError ? e.message : (e as Error).message);
       }
-      const report = verifyDocument(file, bytes, trust, at);
+      const online = cfg.trust.onlineRevocation
+        ? { cacheDir: cfg.trust.crlCacheDir ?? path.join(cfg.dataDir, 'crl-cache'), now: new Date() }
+        : null;
+      const { report, notes } = await verifyDocumentWithOnlineRevocation(file, bytes, trust, at, online);
+      for (const n of notes) process.stderr.write(`pecdesk: revocation: ${n}\n`);
       if (isJson(cmd)) printJson(report);
       else process.stdout.write(humanReport(report));
       if (!report.valid) throw new NegativeOutcome('');

@@ -59,9 +59,12 @@ export const configSchema = z
         signatures: z.string().optional(),
         pecProviders: z.string().optional(),
         authservIds: z.array(z.string()).default([]),
+        // Fetch CRLs from certificates' distribution points (network access): off by default.
+        onlineRevocation: z.boolean().default(false),
+        crlCacheDir: z.string().optional(),
       })
       .strict()
-      .default({ authservIds: [] }),
+      .default({ authservIds: [], onlineRevocation: false }),
     mailboxes: z
       .object({ pec: mailboxSchema, support: mailboxSchema })
       .strict(),

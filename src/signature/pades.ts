@@ -256,7 +256,7 @@ export function verifyPdf(file: string, pdf: Buffer, trust: TrustStore, at: Date
     }
     const r: SignatureReport = base ?? {
       signer: { commonName: null, givenName: null, surname: null, fiscalCode: null, organization: null },
-      signingTime: null, valid: false, problems: [], warnings: [], details: [], layer: i + 1,
+      signingTime: null, valid: false, problems: [], warnings: [], details: [], crlDistributionPoints: [], layer: i + 1,
     };
     r.problems = [...new Set([...r.problems, ...problems])];
     r.details = [...r.details, ...details];

@@ -12,6 +12,8 @@ export interface SignatureReport {
   details: string[];
   /** CAdES: 1 for the outer envelope, 2 for a p7m inside it…; PAdES: the signature's order in the file. */
   layer: number;
+  /** The signer certificate's CRL distribution points. */
+  crlDistributionPoints: string[];
   /** PAdES: the signature field and whether its byte range covers the whole current file. */
   field?: string | null;
   coversWholeDocument?: boolean;
@@ -52,6 +54,7 @@ export function signatureReport(v: SignerVerification, layer: number): Signature
     problems: v.problems,
     warnings: v.warnings,
     details: v.details,
+    crlDistributionPoints: v.certificate?.crlDistributionPoints ?? [],
     layer,
   };
 }

@@ -2,6 +2,7 @@
 // Format is detected from the content, never from the file name.
 import { CmsError, parseSignedData, verifySignedData } from './cms.js';
 import { isPdf, verifyPdf } from './pades.js';
+import { fetchCrls } from './online-crl.js';
 import { signatureReport, summarize, type SignatureReport, type VerifyReport } from './report.js';
 import type { TrustStore } from './trust.js';
 
@@ -60,4 +61,26 @@ export function verifyDocument(file: string, bytes: Buffer, trust: TrustStore, a
     if (e instanceof CmsError) return summarize(file, 'cades', at, [], ['malformed'], null);
     throw e;
   }
+}
+
+export interface OnlineRevocation {
+  cacheDir: string;
+  now: Date;
+  timeoutMs?: number;
+}
+
+/**
+ * verifyDocument, then — only when online revocation is enabled and some certificate's
+ * status is unknown — fetch the CRLs its distribution points name and verify again.
+ */
+export async function verifyDocumentWithOnlineRevocation(
+  file: string, bytes: Buffer, trust: TrustStore, at: Date, online: OnlineRevocation | null,
+): Promise<{ report: VerifyReport; notes: string[] }> {
+  const first = verifyDocument(file, bytes, trust, at);
+  if (!online || !first.warnings.includes('revocation-unknown')) return { report: first, notes: [] };
+  const urls = first.signatures.flatMap((s) => s.crlDistributionPoints);
+  if (urls.length === 0) return { report: first, notes: ['no CRL distribution point in the signer certificates'] };
+  const fetched = await fetchCrls(urls, online.cacheDir, online.now, online.timeoutMs);
+  if (fetched.crls.length === 0) return { report: first, notes: fetched.notes };
+  return { report: verifyDocument(file, bytes, { ...trust, crls: [...trust.crls, ...fetched.crls] }, at), notes: fetched.notes };
 }
