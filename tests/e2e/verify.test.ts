@@ -6,6 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error plain JavaScript fixture generator
+import { signPdf } from '../../fixtures/signatures/generate.mjs';
 import { repoRoot, Workspace } from './workspace.js';
 
 const out = path.join(repoRoot, 'fixtures', 'signatures', 'out');
@@ -63,6 +65,17 @@ describe('pecdesk verify on every signature fixture', () => {
     const bad = ws.cli(['verify', path.join(out, 'cades', 'digest-mismatch.pdf.p7m'), '--at', '2026-06-01T00:00:00Z']);
     expect(bad.status).toBe(1);
     expect(bad.stdout).toContain('digest-mismatch');
+  });
+
+  it('a document timestamp added after signing (ETSI.RFC3161 update) keeps the signature valid', () => {
+    const signed = readFileSync(path.join(out, 'pades', 'valid.pdf'));
+    const stamped = signPdf(signed, { signer: 'rsa2', subFilter: 'ETSI.RFC3161', time: new Date('2026-04-25T08:00:00Z') });
+    const f = ws.path('stamped.pdf');
+    writeFileSync(f, stamped);
+    const r = ws.cli(['verify', f, '--at', '2026-06-01T00:00:00Z', '--json']);
+    expect(r.json.valid, JSON.stringify(r.json.problems)).toBe(true);
+    expect(r.json.signatures).toHaveLength(1); // the timestamp is not a signer
+    expect(r.json.signatures[0].coversWholeDocument).toBe(false);
   });
 
   it('a missing file is a usage error (exit 2)', () => {
