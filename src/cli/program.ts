@@ -6,6 +6,7 @@ import { DirectoryError } from '../directory/load.js';
 import { isJson, withDesk } from './common.js';
 import { registerDirectory } from './directory.js';
 import { registerIngest } from './ingest.js';
+import { registerOrders } from './orders.js';
 import { registerOutbox } from './outbox.js';
 import { NegativeOutcome, printJson, UsageError } from './output.js';
 import { registerPec } from './pec.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerDirectory(program);
   registerPec(program);
   registerVerify(program);
+  registerOrders(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -50,9 +50,11 @@ export const configSchema = z
         // Other addresses of the desk itself: never auto-reply to them (loops).
         ownAddresses: z.array(address).default([]),
         messageIdDomain: z.string().optional(),
+        // The supply portal, sent with the countersigned contract (SPEC §2.1 step 5).
+        portalUrl: z.string().url().default('https://portale.cloudpa-desk.example.it'),
       })
       .strict()
-      .default({ name: 'Help Desk Cloud PA', ownAddresses: [] }),
+      .default({ name: 'Help Desk Cloud PA', ownAddresses: [], portalUrl: 'https://portale.cloudpa-desk.example.it' }),
     directory: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
     trust: z
       .object({

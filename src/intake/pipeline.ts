@@ -23,6 +23,9 @@ import {
 } from '../store/outbox.js';
 import { insertPecNotice } from '../store/pec-notices.js';
 import { examine, type Examined } from './examine.js';
+import { canDo, type OrderState } from '../desk/orders.js';
+import { addOrderEvent, getOrder, updateOrder } from '../store/orders.js';
+import { applyContractIntake, applyPianoIntake, examineDocuments, type OrderDocuments } from './orders.js';
 import type { PecEnvelope } from '../pec/envelope.js';
 import { mergeState, receiptUpdates, type DeliveryState } from '../pec/receipts.js';
 import { openQuarantineFor, quarantineMessage, releaseQuarantine } from '../store/quarantine.js';
@@ -98,7 +101,8 @@ async function processRecorded(desk: Desk, row: MessageRow, bytes: Buffer, now: 
     }
     parsed = await parseMessage(bytes);
     const ex = await examine(desk, bytes, parsed, now, arrivedAt);
-    return handleExamined(desk, row, ex, now);
+    const docs = ex.sender && (!ex.pec || ex.pec.kind === 'posta-certificata') ? await examineDocuments(desk, ex, now) : { piano: null, contract: null };
+    return handleExamined(desk, row, ex, docs, now);
   } catch (e) {
     return quarantine(desk, row, parsed, e, now);
   }
@@ -171,7 +175,7 @@ function threadCandidates(desk: Desk, parsed: ParsedMessage): ThreadCandidate[] 
   return out;
 }
 
-function handleExamined(desk: Desk, row: MessageRow, ex: Examined, now: Date): IngestResult {
+function handleExamined(desk: Desk, row: MessageRow, ex: Examined, docs: OrderDocuments, now: Date): IngestResult {
   const { outer, content, sender, verification, receivedAt } = ex;
   if (!sender) throw new MessageRejected('no-sender', 'no sender address in From');
   const classification0 = classify(ex);
@@ -222,6 +226,12 @@ function handleExamined(desk: Desk, row: MessageRow, ex: Examined, now: Date): I
   }
 
   const kind = messageKind(content);
+  if (kind === 'email' && (docs.piano || docs.contract)) {
+    return desk.db.transaction((): IngestResult => {
+      const r = docs.piano ? applyPianoIntake(desk, row, ex, docs.piano, nowIso) : applyContractIntake(desk, row, ex, docs.contract!, nowIso);
+      return outcome(classification0, r.ticket, { order: r.order, reply: r.reply });
+    })();
+  }
   const local = toLocal(desk.cfg.timezone, receivedAt);
   const localDay = `${local.year}-${String(local.month).padStart(2, '0')}-${String(local.day).padStart(2, '0')}`;
   const requester = resolveRequester(senderFacts(desk.db, sender), localDay);
@@ -438,6 +448,14 @@ function applyReceipt(
       const prev = current.get(u.address) ?? null;
       const next = mergeState(prev, u.state);
       if (next !== prev) setRecipientState(desk.db, entry.id, u.address, next, ex.receivedAt.toISOString(), u.detail);
+    }
+    // The Progetto's delivery receipt completes that step of its order.
+    if (pec.tipo === 'avvenuta-consegna' && entry.order_id && entry.template === 'progetto-delivery') {
+      const order = getOrder(desk.db, entry.order_id);
+      if (order && canDo(order.state as OrderState, 'progetto-delivered')) {
+        updateOrder(desk.db, order.id, { state: 'progetto-delivered', at: nowIso });
+        addOrderEvent(desk.db, { orderId: order.id, at: nowIso, type: 'progetto-delivered', actor: d.gestoreEmittente ?? 'pec', detail: { from: order.state, to: 'progetto-delivered', outboxId: entry.id, identificativo: d.identificativo }, messageRowId: row.id });
+      }
     }
     if (pec.tipo === 'accettazione' && d.identificativo) {
       setPecIdentificativo(desk.db, entry.id, d.identificativo);

@@ -8,20 +8,26 @@ import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { MailboxName } from '../config/load.js';
 import type { Desk } from '../runtime/context.js';
 import { fsyncDir } from '../store/raw-store.js';
-import { dueOutbox, markAttemptFailed, markSent, type OutboxRow } from '../store/outbox.js';
+import { dueOutbox, markAttemptFailed, markSent, type OutboxAttachment, type OutboxRow } from '../store/outbox.js';
 
 export interface DrainReport {
   sent: Array<{ id: number; to: string; via: string }>;
   failed: Array<{ id: number; to: string; error: string; final: boolean }>;
 }
 
-export async function composeOutboxMessage(desk: Desk, e: OutboxRow, date: Date): Promise<Buffer> {
+export async function composeOutboxMessage(desk: Desk, e: OutboxRow, date: Date, bodyText = e.body_text): Promise<Buffer> {
   const headers = JSON.parse(e.headers) as Record<string, string>;
+  const attachments = (JSON.parse(e.attachments) as OutboxAttachment[]).map((a) => ({
+    filename: a.filename,
+    contentType: a.contentType,
+    content: desk.raw.get(a.sha256),
+  }));
   const mail = new MailComposer({
     from: { name: desk.cfg.desk.name, address: e.from_addr },
     to: e.to_addr,
     subject: e.subject,
-    text: e.body_text,
+    text: bodyText,
+    attachments,
     messageId: e.message_id,
     inReplyTo: e.in_reply_to ?? undefined,
     references: e.refs ?? undefined,
@@ -36,7 +42,7 @@ function backoffSeconds(desk: Desk, attempts: number): number {
   return Math.min(desk.cfg.daemon.outboxRetryBaseSeconds * 2 ** attempts, 6 * 3600);
 }
 
-async function deliver(desk: Desk, e: OutboxRow, raw: Buffer): Promise<string> {
+export async function deliver(desk: Desk, e: Pick<OutboxRow, 'id' | 'mailbox' | 'from_addr' | 'to_addr' | 'subject' | 'template'>, raw: Buffer): Promise<string> {
   const mb = desk.cfg.mailboxes[e.mailbox as MailboxName];
   if (mb.smtp) {
     const transport = nodemailer.createTransport({

@@ -84,3 +84,20 @@ export async function verifyDocumentWithOnlineRevocation(
   if (fetched.crls.length === 0) return { report: first, notes: fetched.notes };
   return { report: verifyDocument(file, bytes, { ...trust, crls: [...trust.crls, ...fetched.crls] }, at), notes: fetched.notes };
 }
+
+/** The signed document itself: the innermost content of a CAdES file (null when not CAdES). */
+export function cadesContent(bytes: Buffer): Buffer | null {
+  let der = derFromSigned(bytes);
+  if (!der) return null;
+  let content: Buffer | null = null;
+  for (let layer = 0; der && layer < MAX_LAYERS; layer++) {
+    try {
+      content = parseSignedData(der).eContent;
+    } catch {
+      return layer === 0 ? null : der;
+    }
+    if (!content) return null;
+    der = derFromSigned(content);
+  }
+  return content;
+}

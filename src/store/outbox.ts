@@ -31,15 +31,29 @@ export interface OutboxRow {
 export type NewOutboxEntry = Pick<
   OutboxRow,
   'ticket_id' | 'template' | 'channel' | 'mailbox' | 'from_addr' | 'to_addr' | 'subject' | 'body_text' | 'message_id' | 'in_reply_to' | 'refs' | 'created_at'
-> & { automatic?: boolean; headers?: Record<string, string> };
+> & {
+  automatic?: boolean;
+  headers?: Record<string, string>;
+  order_id?: number | null;
+  attachments?: OutboxAttachment[];
+  status?: 'queued' | 'sent';
+  sent_to?: string | null;
+};
+
+/** An attachment of an outgoing message; its bytes are in the raw store under sha256. */
+export interface OutboxAttachment {
+  filename: string;
+  contentType: string;
+  sha256: string;
+}
 
 export function insertOutbox(db: Db, e: NewOutboxEntry): number {
   return Number(
     db
       .prepare(
         `INSERT INTO outbox (ticket_id, template, automatic, channel, mailbox, from_addr, to_addr, subject, body_text,
-           headers, message_id, in_reply_to, refs, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           headers, message_id, in_reply_to, refs, next_attempt_at, created_at, order_id, attachments, status, sent_at, sent_to, attempts)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         e.ticket_id,
@@ -57,6 +71,12 @@ export function insertOutbox(db: Db, e: NewOutboxEntry): number {
         e.refs,
         e.created_at,
         e.created_at,
+        e.order_id ?? null,
+        JSON.stringify(e.attachments ?? []),
+        e.status ?? 'queued',
+        e.status === 'sent' ? e.created_at : null,
+        e.sent_to ?? null,
+        e.status === 'sent' ? 1 : 0,
       ).lastInsertRowid,
   );
 }

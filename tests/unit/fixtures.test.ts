@@ -35,6 +35,14 @@ describe('fixture generators', () => {
     expect(Object.keys(before).length).toBeGreaterThanOrEqual(25);
   }, 120_000);
 
+  it('fixtures/piano/generate.mjs regenerates the Piano forms, signed variants, PEC messages and contract documents byte for byte', () => {
+    const dirs = [path.join(repoRoot, 'fixtures', 'piano', 'out')];
+    const before = digest(dirs);
+    execFileSync(process.execPath, [path.join(repoRoot, 'fixtures', 'piano', 'generate.mjs')], { stdio: 'ignore' });
+    expect(digest(dirs)).toEqual(before);
+    expect(Object.keys(before).length).toBeGreaterThanOrEqual(40);
+  }, 120_000);
+
   it('fixtures/signatures/generate.mjs regenerates the signature fixtures (qualified test CA, CAdES, PAdES, attacks, CRL) byte for byte', () => {
     const dirs = [path.join(repoRoot, 'fixtures', 'signatures', 'out')];
     const before = digest(dirs);

@@ -1,0 +1,141 @@
+// The formal check of a Piano dei Fabbisogni (SPEC §6): every rule runs, every problem is
+// reported, none stops the others. Pure: the fields read from the form, what the signature
+// verification said, how it arrived, and a clock.
+import { isValidNumericFiscalCode, isValidPersonalFiscalCode } from '../desk/fiscal-code.js';
+import type { FormSpec } from './form-spec.js';
+import { serviceFieldName } from './form-spec.js';
+
+export interface Finding {
+  code: string;
+  field?: string;
+}
+
+export interface PianoInput {
+  /** Field values as read (text as string, checkboxes as boolean). */
+  fields: Record<string, string | boolean | null>;
+  /** No AcroForm fields at all (a flattened form): manual review. */
+  noFormFields: boolean;
+  /** Problem/warning codes of the signature verification (SPEC §7), or null when unsigned. */
+  signature: { valid: boolean; problems: string[]; warnings: string[]; signerFiscalCodes: string[] } | null;
+  /** How it arrived: null when the file was given directly (no channel to judge). */
+  arrival: { pecCertified: boolean; pecSender: string | null } | null;
+  /** Other findings of the readers (appearance mismatch, readers disagreeing). */
+  readerProblems: Finding[];
+  readerWarnings: Finding[];
+  /** The local calendar day "today" (YYYY-MM-DD) in the desk's time zone. */
+  today: string;
+}
+
+export interface PianoCheck {
+  fields: Record<string, string | boolean | null>;
+  services: Array<{ code: string; quantity: number | null }>;
+  passed: boolean;
+  problems: Finding[];
+  warnings: Finding[];
+}
+
+const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+// Italian province codes (sigle automobilistiche) in force.
+const PROVINCES = new Set(
+  ('AG AL AN AO AP AQ AR AT AV BA BG BI BL BN BO BR BS BT BZ CA CB CE CH CL CN CO CR CS CT CZ EN FC FE FG FI FM FR GE GO GR IM IS ' +
+    'KR LC LE LI LO LT LU MB MC ME MI MN MO MS MT NA NO NU OR PA PC PD PE PG PI PN PO PR PT PU PV PZ RA RC RE RG RI RM RN RO SA ' +
+    'SI SO SP SR SS SU SV TA TE TN TO TP TR TS TV UD VA VB VC VE VI VR VT VV').split(' '),
+);
+
+function text(v: string | boolean | null | undefined): string {
+  return typeof v === 'string' ? v.trim() : '';
+}
+
+/** dd/mm/yyyy → YYYY-MM-DD when it is a real calendar day. */
+export function parseItalianDate(s: string): string | null {
+  const m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(s.trim());
+  if (!m) return null;
+  const [d, mo, y] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(y, mo - 1, d));
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) return null;
+  return `${y}-${String(mo).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+}
+
+export function checkPiano(spec: FormSpec, input: PianoInput): PianoCheck {
+  const problems: Finding[] = [];
+  const warnings: Finding[] = [...input.readerWarnings];
+  const add = (code: string, field?: string) => problems.push(field ? { code, field } : { code });
+  const f = input.fields;
+
+  if (input.arrival && !input.arrival.pecCertified) add('not-pec');
+  if (!input.signature) add('no-signature');
+  else for (const p of input.signature.problems) add(p);
+  if (input.signature) for (const w of input.signature.warnings) warnings.push({ code: w });
+  problems.push(...input.readerProblems);
+
+  if (input.noFormFields) {
+    add('no-form-fields');
+    return { fields: f, services: [], passed: false, problems, warnings };
+  }
+
+  for (const field of spec.fields) {
+    const v = text(f[field.name]);
+    if (!v) {
+      if (field.required) add('missing-field', field.name);
+      continue;
+    }
+    switch (field.type) {
+      case 'fiscal-code-numeric':
+        if (!isValidNumericFiscalCode(v)) add('invalid-fiscal-code', field.name);
+        break;
+      case 'fiscal-code-personal':
+        if (!isValidPersonalFiscalCode(v)) add('invalid-fiscal-code', field.name);
+        break;
+      case 'email':
+      case 'pec':
+        if (!EMAIL.test(v)) add('invalid-email', field.name);
+        break;
+      case 'cap':
+        if (!/^\d{5}$/.test(v)) add('invalid-cap', field.name);
+        break;
+      case 'province':
+        if (!PROVINCES.has(v.toUpperCase())) add('invalid-province', field.name);
+        break;
+      case 'phone':
+        if (!/^\+?[\d\s./-]{6,20}$/.test(v)) add('invalid-phone', field.name);
+        break;
+      case 'date': {
+        const iso = parseItalianDate(v);
+        if (!iso) add('invalid-date', field.name);
+        else if (iso > input.today) add('future-date', field.name);
+        break;
+      }
+      case 'integer':
+        if (!/^\d+$/.test(v)) add('invalid-quantity', field.name);
+        break;
+      case 'choice':
+        if (field.options && !field.options.includes(v)) add('invalid-choice', field.name);
+        break;
+      default:
+        break;
+    }
+  }
+
+  const services: PianoCheck['services'] = [];
+  for (const s of spec.services) {
+    const sel = f[serviceFieldName(spec, 'selected', s.code)];
+    const selected = sel === true || (typeof sel === 'string' && !['', 'off', 'no', 'false'].includes(sel.trim().toLowerCase()));
+    if (!selected) continue;
+    const qField = serviceFieldName(spec, 'quantity', s.code);
+    const q = text(f[qField]);
+    const quantity = /^\d+$/.test(q) ? Number(q) : null;
+    if (quantity === null || quantity <= 0) add('invalid-quantity', qField);
+    services.push({ code: s.code, quantity });
+  }
+  if (services.length === 0) add('no-service');
+
+  // The signer must be the person the form names as signing (SPEC §6).
+  const firmCf = text(f.firm_codice_fiscale).toUpperCase();
+  if (input.signature && input.signature.signerFiscalCodes.length > 0 && firmCf && !input.signature.signerFiscalCodes.includes(firmCf)) {
+    add('signer-mismatch', 'firm_codice_fiscale');
+  }
+  const ammPec = text(f.amm_pec).toLowerCase();
+  if (input.arrival?.pecSender && ammPec && ammPec !== input.arrival.pecSender.toLowerCase()) warnings.push({ code: 'amm-pec-differs', field: 'amm_pec' });
+
+  return { fields: f, services, passed: problems.length === 0, problems, warnings };
+}
