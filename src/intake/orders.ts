@@ -180,7 +180,7 @@ function administrationFor(desk: Desk, ex: Examined, fields: Record<string, unkn
   // Unknown: create it from the form, so the order has an Administration to belong to.
   const name = typeof fields.amm_denominazione === 'string' && fields.amm_denominazione.trim() ? fields.amm_denominazione.trim() : (ex.sender ?? 'Amministrazione');
   const ipa = typeof fields.amm_codice_ipa === 'string' ? fields.amm_codice_ipa.trim().toLowerCase() : '';
-  const base = (ipa || name.toLowerCase()).normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'amministrazione';
+  const base = (ipa || name.toLowerCase()).normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[^a-z0-9._-]+/g, '-').replace(/^[-._]+|[-._]+$/g, '') || 'amministrazione';
   let id = base;
   for (let i = 2; desk.db.prepare('SELECT 1 FROM administrations WHERE id = ?').get(id); i++) id = `${base}-${i}`;
   desk.db.prepare('INSERT INTO administrations (id, name, fiscal_code, ipa_code, support_contract, updated_at) VALUES (?, ?, ?, ?, 0, ?)').run(

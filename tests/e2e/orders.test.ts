@@ -6,6 +6,8 @@ import { simpleParser } from 'mailparser';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 // @ts-expect-error plain JavaScript fixture generator
 import { buildPecReceipt } from '../../fixtures/pec/generate.mjs';
+// @ts-expect-error plain JavaScript fixture generator
+import { buildPianoForm, pianoPec, signPianoCades, VALID_VALUES } from '../../fixtures/piano/generate.mjs';
 import { repoRoot, Workspace } from './workspace.js';
 
 vi.setConfig({ testTimeout: 120_000 });
@@ -115,6 +117,22 @@ describe('Piano intake', () => {
     expect(ok.order.state).toBe('progetto-in-preparation');
     const o = ws.cli(['orders', 'show', ok.order.ref, '--json']).json;
     expect(o.piano.warnings).toContainEqual({ code: 'amm-pec-differs', field: 'amm_pec' });
+  });
+
+  it('a Piano from an Administration not in the directory creates it from the form', async () => {
+    const form = await buildPianoForm({
+      ...VALID_VALUES, amm_denominazione: 'Comune di Nuovaterra', amm_codice_fiscale: '80000000002', amm_codice_ipa: 'c_n999',
+      amm_pec: 'protocollo@pec.comune.nuovaterra.it',
+    });
+    const pec = await pianoPec({ piano: signPianoCades(form), filename: 'piano.pdf.p7m', sender: 'protocollo@pec.comune.nuovaterra.it', senderName: 'Comune di Nuovaterra' });
+    const f = ws.path('nuovo.eml');
+    writeFileSync(f, pec);
+    const r = ingest(f);
+    expect(r.order.state).toBe('progetto-in-preparation');
+    const o = ws.cli(['orders', 'show', r.order.ref, '--json']).json;
+    expect(o).toMatchObject({ administration: 'c_n999', administrationName: 'Comune di Nuovaterra' });
+    const dir = ws.cli(['directory', 'show', '--json']).json.administrations;
+    expect(dir.find((a: any) => a.id === 'c_n999')).toMatchObject({ fiscalCode: '80000000002', pec: ['protocollo@pec.comune.nuovaterra.it'] });
   });
 
   it('a corrected Piano re-sent after a rejection resumes the same order', () => {
