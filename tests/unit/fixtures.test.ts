@@ -1,4 +1,4 @@
-// Fixtures come from a deterministic generator: running it again changes no byte.
+// Fixtures come from deterministic generators: running each again changes no byte.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -18,36 +18,19 @@ function digest(dirs: string[]): Record<string, string> {
   return out;
 }
 
-describe('fixture generators', () => {
-  it('regenerates the checked-in fixtures byte for byte', () => {
-    const dirs = [path.join(repoRoot, 'fixtures', 'mail', 'samples'), path.join(repoRoot, 'fixtures', 'mail', 'malformed')];
-    const before = digest(dirs);
-    execFileSync(process.execPath, [path.join(repoRoot, 'fixtures', 'generate-mail.mjs')], { stdio: 'ignore' });
-    expect(digest(dirs)).toEqual(before);
-    expect(Object.keys(before).length).toBeGreaterThanOrEqual(20);
-  });
+const fx = (...p: string[]) => path.join(repoRoot, 'fixtures', ...p);
+const GENERATORS: Array<[string, string, string[], number]> = [
+  ['ordinary and malformed mail', fx('generate-mail.mjs'), [fx('mail', 'samples'), fx('mail', 'malformed')], 20],
+  ['PEC: test provider CA, envelopes, receipts', fx('pec', 'generate.mjs'), [fx('pec', 'out')], 25],
+  ['signatures: qualified test CA, CAdES, PAdES, attacks, CRL', fx('signatures', 'generate.mjs'), [fx('signatures', 'out')], 40],
+  ['Piano forms, signed variants, PEC messages, contract documents', fx('piano', 'generate.mjs'), [fx('piano', 'out')], 40],
+];
 
-  it('fixtures/pec/generate.mjs regenerates the PEC fixtures (test CA, envelopes, receipts) byte for byte', () => {
-    const dirs = [path.join(repoRoot, 'fixtures', 'pec', 'out')];
+describe('fixture generators regenerate their output byte for byte', () => {
+  it.each(GENERATORS)('%s', (_name, script, dirs, atLeast) => {
     const before = digest(dirs);
-    execFileSync(process.execPath, [path.join(repoRoot, 'fixtures', 'pec', 'generate.mjs')], { stdio: 'ignore' });
+    execFileSync(process.execPath, [script], { stdio: 'ignore' });
     expect(digest(dirs)).toEqual(before);
-    expect(Object.keys(before).length).toBeGreaterThanOrEqual(25);
-  }, 120_000);
-
-  it('fixtures/piano/generate.mjs regenerates the Piano forms, signed variants, PEC messages and contract documents byte for byte', () => {
-    const dirs = [path.join(repoRoot, 'fixtures', 'piano', 'out')];
-    const before = digest(dirs);
-    execFileSync(process.execPath, [path.join(repoRoot, 'fixtures', 'piano', 'generate.mjs')], { stdio: 'ignore' });
-    expect(digest(dirs)).toEqual(before);
-    expect(Object.keys(before).length).toBeGreaterThanOrEqual(40);
-  }, 120_000);
-
-  it('fixtures/signatures/generate.mjs regenerates the signature fixtures (qualified test CA, CAdES, PAdES, attacks, CRL) byte for byte', () => {
-    const dirs = [path.join(repoRoot, 'fixtures', 'signatures', 'out')];
-    const before = digest(dirs);
-    execFileSync(process.execPath, [path.join(repoRoot, 'fixtures', 'signatures', 'generate.mjs')], { stdio: 'ignore' });
-    expect(digest(dirs)).toEqual(before);
-    expect(Object.keys(before).length).toBeGreaterThanOrEqual(40);
+    expect(Object.keys(before).length).toBeGreaterThanOrEqual(atLeast);
   }, 120_000);
 });
