@@ -178,7 +178,8 @@ function threadCandidates(desk: Desk, parsed: ParsedMessage): ThreadCandidate[] 
 function handleExamined(desk: Desk, row: MessageRow, ex: Examined, docs: OrderDocuments, now: Date): IngestResult {
   const { outer, content, sender, verification, receivedAt } = ex;
   if (!sender) throw new MessageRejected('no-sender', 'no sender address in From');
-  const classification0 = classify(ex);
+  // A certified-or-not PEC envelope is `pec`; everything a person wrote otherwise is `email`.
+  const channelClass: 'pec' | 'email' = ex.pec ? 'pec' : 'email';
   const outcome = (classification: IngestResult['classification'], ticket: TicketRow | undefined, extra: Partial<IngestResult> = {}) => {
     const result: IngestResult = {
       file: row.file,
@@ -229,7 +230,7 @@ function handleExamined(desk: Desk, row: MessageRow, ex: Examined, docs: OrderDo
   if (kind === 'email' && (docs.piano || docs.contract)) {
     return desk.db.transaction((): IngestResult => {
       const r = docs.piano ? applyPianoIntake(desk, row, ex, docs.piano, nowIso) : applyContractIntake(desk, row, ex, docs.contract!, nowIso);
-      return outcome(classification0, r.ticket, { order: r.order, reply: r.reply });
+      return outcome(channelClass, r.ticket, { order: r.order, reply: r.reply });
     })();
   }
   const local = toLocal(desk.cfg.timezone, receivedAt);
@@ -252,13 +253,9 @@ function handleExamined(desk: Desk, row: MessageRow, ex: Examined, docs: OrderDo
   return desk.db.transaction((): IngestResult => {
     if (kind === 'bounce') return applyBounce(desk, row, content, nowIso, (t) => outcome('bounce', t));
     return applyDecision(desk, row, ex, facts, decision, nowIso, (c, t, extra) =>
-      outcome(c === 'email' && classification0 === 'pec' ? 'pec' : c, t, extra),
+      outcome(c === 'email' ? channelClass : c, t, extra),
     );
   })();
-}
-
-function classify(ex: Examined): 'pec' | 'email' {
-  return ex.pec ? 'pec' : 'email';
 }
 
 /** A bounce of one of our replies marks that recipient failed and tells its ticket. */
