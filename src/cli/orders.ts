@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { toLocal } from '../desk/calendar.js';
+import { localDay } from '../desk/calendar.js';
 import { IllegalTransition } from '../desk/orders.js';
 import { verifyPin } from '../desk/pins.js';
 import { activate, countersign, OrderActionError, sendProgetto } from '../orders/actions.js';
@@ -158,8 +158,7 @@ export function registerOrders(program: Command): void {
       const bytes = readInput(file);
       const at = o.at ? parseInstant(o.at, '--at') : new Date();
       if (!cfg.trust.signatures) throw new UsageError(`${cfg.source}: trust.signatures: not set`);
-      const l = toLocal(cfg.timezone, new Date());
-      const today = `${l.year}-${String(l.month).padStart(2, '0')}-${String(l.day).padStart(2, '0')}`;
+      const today = localDay(cfg.timezone, new Date());
       const r = await extractPiano(file, bytes, { trust: loadTrustStore(cfg.trust.signatures), at, arrival: null, today });
       if (isJson(cmd)) printJson(r);
       else {

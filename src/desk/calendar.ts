@@ -284,3 +284,9 @@ export function takeChargeDeadline(
   if (days !== undefined) return closeOfNthWorkingDayAfter(cal, receivedAt, days);
   return null; // P7: best effort
 }
+
+/** The local calendar day of an instant in `timezone`, as YYYY-MM-DD. */
+export function localDay(timezone: string, at: Date): string {
+  const l = toLocal(timezone, at);
+  return `${l.year}-${String(l.month).padStart(2, '0')}-${String(l.day).padStart(2, '0')}`;
+}

@@ -1,22 +1,21 @@
 // Order intake (SPEC §2.1): a Piano dei Fabbisogni arriving by PEC opens (or resumes) an order
 // with its formal-check outcome and a reply; a Contratto Esecutivo quoting an order reference
 // is checked (signature, Progetto byte-identical to the one sent) and advances it.
-import { createHash, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { MailboxName } from '../config/load.js';
-import { takeChargeDeadline } from '../desk/calendar.js';
 import { canDo, nextState, type OrderAction, type OrderState } from '../desk/orders.js';
 import { formatOrderRef, formatTicketRef, replySubject } from '../desk/refs.js';
-import { toLocal } from '../desk/calendar.js';
+import { localDay, takeChargeDeadline, toLocal } from '../desk/calendar.js';
 import type { ParsedAttachment } from '../mail/parse.js';
 import { threadKey } from '../mail/parse.js';
 import { loadFormSpec, type FormSpec } from '../pdf/form-spec.js';
 import type { Finding } from '../pdf/piano-check.js';
 import { extractPiano, type ExtractResult } from '../pdf/piano.js';
 import { renderTemplate } from '../outbox/templates.js';
-import type { Desk } from '../runtime/context.js';
+import { deskMessageId, type Desk } from '../runtime/context.js';
 import { loadTrustStore } from '../signature/trust.js';
 import { verifyDocument, type VerifyReport } from '../signature/verify.js';
 import { nextNumber } from '../store/counters.js';
@@ -51,11 +50,6 @@ export interface OrderDocuments {
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const isSigned = (a: ParsedAttachment) => /\.p7m$/i.test(a.filename ?? '') || /pkcs7-mime|x-pkcs7/.test(a.contentType);
 const isPdfAttachment = (a: ParsedAttachment) => a.content.subarray(0, 1024).includes('%PDF-');
-
-function localDay(desk: Desk, at: Date): string {
-  const l = toLocal(desk.cfg.timezone, at);
-  return `${l.year}-${String(l.month).padStart(2, '0')}-${String(l.day).padStart(2, '0')}`;
-}
 
 function signatureTrust(desk: Desk) {
   if (!desk.cfg.trust.signatures) return null;
@@ -93,7 +87,7 @@ export async function examineDocuments(desk: Desk, ex: Examined, now: Date): Pro
 
   const spec = loadFormSpec();
   for (const a of candidates) {
-    const r = await extractPiano(a.filename ?? 'allegato', a.content, { trust, at, arrival, today: localDay(desk, now), spec });
+    const r = await extractPiano(a.filename ?? 'allegato', a.content, { trust, at, arrival, today: localDay(desk.cfg.timezone, now), spec });
     if (isPianoForm(spec, r, `${a.filename ?? ''} ${content.subject}`)) {
       return { piano: { filename: a.filename ?? 'piano.pdf', bytes: a.content, sha256: sha(a.content), extract: r }, contract: null };
     }
@@ -130,15 +124,8 @@ let problemTexts: Record<string, string> | null = null;
 /** Each finding as a plain-Italian line, with the field's label from the form. */
 export function describeFindings(desk: Desk, findings: Finding[]): string {
   if (!problemTexts) {
-    const dirs = [...desk.templateDirs];
-    const file = dirs.map((d) => path.join(d, 'problems-it.yaml')).find((f) => {
-      try {
-        readFileSync(f);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    // Like the templates: a configured templatesDir overrides the shipped file.
+    const file = desk.templateDirs.map((d) => path.join(d, 'problems-it.yaml')).find((f) => existsSync(f));
     problemTexts = file ? (parseYaml(readFileSync(file, 'utf8')) as Record<string, string>) : {};
   }
   const spec = loadFormSpec();
@@ -196,7 +183,7 @@ function queueOrderReply(
   const channel = ex.pec ? 'pec' : 'email';
   const mailboxName: MailboxName = ex.pec ? 'pec' : (row.mailbox as MailboxName);
   const mailbox = desk.cfg.mailboxes[mailboxName];
-  const messageId = `<${randomUUID()}@${desk.cfg.desk.messageIdDomain ?? mailbox.address.split('@')[1]}>`;
+  const messageId = deskMessageId(desk, mailbox.address);
   const to = ex.sender!;
   const body = renderTemplate(template, desk.templateDirs, { deskName: desk.cfg.desk.name, ref: ticket.ref, ...vars });
   const outboxId = insertOutbox(desk.db, {

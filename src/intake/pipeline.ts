@@ -1,9 +1,8 @@
 // One message from bytes to a durable outcome (DESIGN "data flows one way"):
 // raw store + record → parse → facts → decide (pure) → one transaction → result.
 // Whatever throws after recording quarantines the message; nothing is lost.
-import { randomUUID } from 'node:crypto';
 import type { MailboxName } from '../config/load.js';
-import { nextOpening, toLocal } from '../desk/calendar.js';
+import { localDay, nextOpening, toLocal } from '../desk/calendar.js';
 import { decide, type Decision, type MessageFacts, type MessageKind, type ThreadCandidate } from '../desk/decide.js';
 import { formatTicketRef, replySubject, ticketRefsInSubject } from '../desk/refs.js';
 import { resolveRequester } from '../desk/requester.js';
@@ -11,7 +10,7 @@ import type { SenderVerification } from '../desk/types.js';
 import { bounceDiagnostic, bouncedMessageIds, isAutoReply, isBounce, neverReplyReason } from '../mail/auto-detect.js';
 import { header, MessageRejected, parseMessage, threadKey, type ParsedMessage } from '../mail/parse.js';
 import { describeServiceHours, formatItalianDateTime, renderTemplate } from '../outbox/templates.js';
-import { channelOf, type Desk } from '../runtime/context.js';
+import { channelOf, deskMessageId, type Desk } from '../runtime/context.js';
 import { nextNumber } from '../store/counters.js';
 import { senderFacts } from '../store/directory.js';
 import {
@@ -233,9 +232,7 @@ function handleExamined(desk: Desk, row: MessageRow, ex: Examined, docs: OrderDo
       return outcome(channelClass, r.ticket, { order: r.order, reply: r.reply });
     })();
   }
-  const local = toLocal(desk.cfg.timezone, receivedAt);
-  const localDay = `${local.year}-${String(local.month).padStart(2, '0')}-${String(local.day).padStart(2, '0')}`;
-  const requester = resolveRequester(senderFacts(desk.db, sender), localDay);
+  const requester = resolveRequester(senderFacts(desk.db, sender), localDay(desk.cfg.timezone, receivedAt));
   const facts: MessageFacts = {
     channel: channelOf(row.mailbox as MailboxName),
     subject: content.subject,
@@ -339,8 +336,7 @@ function applyDecision(
   let reply: IngestResult['reply'] = null;
   if (decision.reply) {
     const mailbox = desk.cfg.mailboxes[row.mailbox as MailboxName];
-    const domain = desk.cfg.desk.messageIdDomain ?? mailbox.address.split('@')[1];
-    const messageId = `<${randomUUID()}@${domain}>`;
+    const messageId = deskMessageId(desk, mailbox.address);
     const tz = desk.cfg.timezone;
     const body = renderTemplate(decision.reply.template, desk.templateDirs, {
       ref,

@@ -1,7 +1,6 @@
 // Operator steps of the order workflow (SPEC §2.1): send the Progetto, countersign with the
 // Help Desk PINs, activate. Each is one transition with its event, its evidence (file hash)
 // and its PEC to the Administration.
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { nextState, type OrderState } from '../desk/orders.js';
 import { generatePin, hashPin } from '../desk/pins.js';
@@ -9,7 +8,7 @@ import { replySubject } from '../desk/refs.js';
 import { threadKey } from '../mail/parse.js';
 import { composeOutboxMessage, deliver } from '../outbox/worker.js';
 import { describeServiceHours, formatItalianDateTime, renderTemplate } from '../outbox/templates.js';
-import type { Desk } from '../runtime/context.js';
+import { deskMessageId, type Desk } from '../runtime/context.js';
 import { getOutbox, insertOutbox, type NewOutboxEntry, type OutboxRow } from '../store/outbox.js';
 import { addOrderDocument, addOrderEvent, getOrderByRef, insertPin, updateOrder, type OrderRow } from '../store/orders.js';
 import { addThreadKey, addTicketEvent, getTicket, type TicketRow } from '../store/tickets.js';
@@ -55,7 +54,7 @@ function letterEntry(desk: Desk, o: OrderRow, l: Letter, at: string, body: strin
       to_addr: o.requester ?? '',
       subject: `Ordine ${o.ref}${ticket ? ` [${ticket.ref}]` : ''}`,
       body_text: body,
-      message_id: `<${randomUUID()}@${desk.cfg.desk.messageIdDomain ?? mailbox.address.split('@')[1]}>`,
+      message_id: deskMessageId(desk, mailbox.address),
       in_reply_to: null,
       refs: null,
       created_at: at,

@@ -1,4 +1,5 @@
 // Wiring shared by the CLI and the daemon: config → database (migrated) → raw store → rules.
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { deskAddresses, type Config, type MailboxName } from '../config/load.js';
 import { DEFAULT_CALENDAR, type CalendarConfig } from '../desk/calendar.js';
@@ -26,6 +27,11 @@ export function calendarFromConfig(cfg: Config): CalendarConfig {
     hours: cfg.calendar.hours ?? DEFAULT_CALENDAR.hours,
     extraHolidays: cfg.calendar.extraHolidays,
   };
+}
+
+/** A Message-ID for mail the desk sends from `fromAddress` (receipts and replies cite it). */
+export function deskMessageId(desk: Desk, fromAddress: string): string {
+  return `<${randomUUID()}@${desk.cfg.desk.messageIdDomain ?? fromAddress.split('@')[1]}>`;
 }
 
 export function channelOf(mailbox: MailboxName): 'pec' | 'email' {

@@ -210,8 +210,8 @@ function allowedRedefinition(prev: PdfObject, next: PdfObject, addedNums: Set<nu
     if ((a.has('Fields') || b.has('Fields')) && (k === 'SigFlags' || k === 'DR' || k === 'DA')) continue;
     return `the update changes /${k} of object ${next.num}${type ? ` (/${type})` : ''}`;
   }
-  if (prev.isStream !== next.isStream || (prev.isStream && prev.body !== next.body)) return `the update replaces the content of object ${next.num}`;
-  if (next.isStream && prev.isStream) return `the update replaces stream object ${next.num}`;
+  // Streams (page contents, appearances, images) are what is shown: any redefinition changes it.
+  if (prev.isStream || next.isStream) return `the update replaces the content of object ${next.num}`;
   return null;
 }
 
