@@ -3,7 +3,7 @@
 // PKCS#1 v1.5, RSA-PSS, ECDSA). Each signer gets a structured status, the boolean derives from it.
 import { constants, createHash, verify as cryptoVerify } from 'node:crypto';
 import { Asn1Error, bytesOf, children, contentOf, octets, oid, readTlv, time, type Tlv } from './der.js';
-import { revocationStatus } from './revocation.js';
+import { validatePath } from './path.js';
 import type { TrustStore } from './trust.js';
 import { certInfo, type CertInfo } from './x509.js';
 
@@ -153,6 +153,8 @@ function parseSignerInfo(der: Buffer, si: Tlv): SignerInfoParsed {
 
 export interface SignerVerification {
   certificate: CertInfo | null;
+  /** The certification path judged (signer first, anchor last when one was reached). */
+  chain: CertInfo[];
   warnings: WarningCode[];
   signingTime: Date | null;
   digestAlgorithm: string;
@@ -202,48 +204,6 @@ function verifySignatureValue(s: SignerInfoParsed, data: Buffer, cert: CertInfo,
   return cryptoVerify(digest, data, cert.x509.publicKey, s.signature);
 }
 
-/** Build a chain from the signer to an anchor, every certificate valid at `at`. */
-export function checkChain(
-  signer: CertInfo,
-  pool: CertInfo[],
-  trust: TrustStore,
-  at: Date,
-): { problems: ProblemCode[]; details: string[]; chain: CertInfo[] } {
-  const problems: ProblemCode[] = [];
-  const details: string[] = [];
-  const validAt = (c: CertInfo) => {
-    if (at.getTime() > new Date(c.x509.validTo).getTime()) {
-      if (!problems.includes('cert-expired')) problems.push('cert-expired');
-      details.push(`certificate "${c.x509.subject.replace(/\n/g, ', ')}" expired on ${new Date(c.x509.validTo).toISOString()} (validation time ${at.toISOString()})`);
-    } else if (at.getTime() < new Date(c.x509.validFrom).getTime()) {
-      if (!problems.includes('cert-not-yet-valid')) problems.push('cert-not-yet-valid');
-      details.push(`certificate "${c.x509.subject.replace(/\n/g, ', ')}" not valid before ${new Date(c.x509.validFrom).toISOString()}`);
-    }
-  };
-  const issuedBy = (child: CertInfo, parent: CertInfo) => child.x509.checkIssued(parent.x509) && child.x509.verify(parent.x509.publicKey);
-  const chain: CertInfo[] = [signer];
-  let current = signer;
-  for (let depth = 0; depth < 10; depth++) {
-    validAt(current);
-    const anchor =
-      trust.anchors.find((a) => a.x509.fingerprint256 === current.x509.fingerprint256) ?? trust.anchors.find((a) => issuedBy(current, a));
-    if (anchor) {
-      if (anchor.x509.fingerprint256 !== current.x509.fingerprint256) {
-        validAt(anchor);
-        chain.push(anchor);
-      }
-      return { problems, details, chain };
-    }
-    const next = pool.find((c) => c !== current && c.x509.ca && issuedBy(current, c) && !chain.includes(c));
-    if (!next) break;
-    chain.push(next);
-    current = next;
-  }
-  problems.push('untrusted-chain');
-  details.push(`no chain from "${signer.x509.subject.replace(/\n/g, ', ')}" to a certificate in ${trust.source}`);
-  return { problems, details, chain };
-}
-
 export function verifySignedData(sd: SignedDataParsed, opts: VerifyOptions): SignerVerification[] {
   const der = sd.der;
   const certs: CertInfo[] = [];
@@ -272,8 +232,9 @@ export function verifySignedData(sd: SignedDataParsed, opts: VerifyOptions): Sig
     }
     const validationTime = opts.validationTime(signingTime);
     const cert = findCertificate(certs, s.sid);
+    let chain: CertInfo[] = [];
     const result = (c: CertInfo | null): SignerVerification => ({
-      certificate: c, warnings, signingTime, digestAlgorithm: s.digestAlgorithm, validationTime, problems, details, valid: problems.length === 0,
+      certificate: c, chain, warnings, signingTime, digestAlgorithm: s.digestAlgorithm, validationTime, problems, details, valid: problems.length === 0,
     });
     if (!cert) {
       add('malformed', 'the signer certificate is not in the signature');
@@ -308,10 +269,14 @@ export function verifySignedData(sd: SignedDataParsed, opts: VerifyOptions): Sig
       details.push(`signature check error: ${(e as Error).message}`);
     }
     if (!ok) add('bad-signature', `the signature does not verify with the signer's key (${SIGNATURES[s.signatureAlgorithm] ? s.signatureAlgorithm : `unsupported algorithm ${s.signatureAlgorithm}`})`);
-    const chain = checkChain(cert, certs, opts.trust, validationTime);
-    for (const p of chain.problems) if (!problems.includes(p)) problems.push(p);
-    details.push(...chain.details);
-    if (opts.document) documentChecks(der, s, cert, chain.chain, opts.trust, validationTime, add, warnings);
+    const path = validatePath(cert, certs, opts.trust, validationTime);
+    for (const p of path.problems) if (!problems.includes(p)) problems.push(p);
+    details.push(...path.details);
+    chain = path.chain;
+    if (opts.document) {
+      documentChecks(der, s, cert, add, warnings);
+      if (path.revocationUnknown && !warnings.includes('revocation-unknown')) warnings.push('revocation-unknown');
+    }
     return result(cert);
   });
 }
@@ -336,8 +301,7 @@ function essCertHashes(der: Buffer, s: SignerInfoParsed): { version: 1 | 2; hash
 }
 
 function documentChecks(
-  der: Buffer, s: SignerInfoParsed, cert: CertInfo, chain: CertInfo[], trust: TrustStore, at: Date,
-  add: (p: ProblemCode, d: string) => void, warnings: WarningCode[],
+  der: Buffer, s: SignerInfoParsed, cert: CertInfo, add: (p: ProblemCode, d: string) => void, warnings: WarningCode[],
 ): void {
   const warn = (w: WarningCode) => {
     if (!warnings.includes(w)) warnings.push(w);
@@ -358,10 +322,4 @@ function documentChecks(
   }
   if (!cert.qcStatements.includes(OID.qcCompliance)) warn('not-qualified');
   if (s.digestAlgorithm === 'sha1') warn('weak-algorithm');
-  // Revocation of every certificate below the anchor.
-  for (let i = 0; i < chain.length - 1; i++) {
-    const st = revocationStatus(chain[i]!, chain[i + 1] ?? null, trust.crls, at);
-    if (st.status === 'revoked') add('cert-revoked', `certificate "${chain[i]!.x509.subject.replace(/\n/g, ', ')}" revoked on ${st.at.toISOString()} (${st.crl})`);
-    else if (st.status === 'unknown') warn('revocation-unknown');
-  }
 }

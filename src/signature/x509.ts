@@ -1,6 +1,6 @@
 // Certificate facts node:crypto does not expose (issuer bytes, serial, SKI, keyUsage bits),
 // read from the DER; node:crypto's X509Certificate does the rest (any key type, EC included).
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { bytesOf, children, contentOf, oid, readTlv, type Tlv } from './der.js';
 
 export interface CertInfo {
@@ -17,7 +17,30 @@ export interface CertInfo {
   /** CRL distribution point URIs. */
   crlDistributionPoints: string[];
   subject: Identity;
+  /** basicConstraints: null when the extension is absent. */
+  basicConstraints: { ca: boolean; pathLen: number | null } | null;
+  /** Extended key usage OIDs, or null when the extension is absent. */
+  extKeyUsage: string[] | null;
+  /** certificatePolicies policy identifiers (empty when absent). */
+  policies: string[];
+  /** subjectAltName entries of the kinds path validation and PEC care about. */
+  altNames: GeneralName[];
+  /** emailAddress attributes of the subject DN (lower-case). */
+  subjectEmails: string[];
+  nameConstraints: { permitted: GeneralName[]; excluded: GeneralName[] } | null;
+  /** Critical extensions this code does not understand (RFC 5280: such a certificate is rejected). */
+  unknownCriticalExtensions: string[];
+  /** The certificate's own SHA-1 and SHA-256 fingerprints (lower-case hex). */
+  sha1: string;
+  sha256: string;
 }
+
+/** The GeneralName forms read here; others are kept by kind only. */
+export type GeneralName =
+  | { kind: 'email'; value: string }
+  | { kind: 'dns'; value: string }
+  | { kind: 'directory'; der: Buffer }
+  | { kind: 'other'; tag: number };
 
 export interface Identity {
   commonName: string | null;
@@ -38,6 +61,34 @@ const NAME_OIDS: Record<string, keyof Identity> = {
   '2.5.4.10': 'organization',
   '2.5.4.6': 'country',
 };
+
+const EMAIL_ADDRESS_OID = '1.2.840.113549.1.9.1';
+
+/** Extensions this code reads (or may safely ignore) when they are marked critical. */
+const UNDERSTOOD_EXTENSIONS = new Set([
+  '2.5.29.14', '2.5.29.15', '2.5.29.17', '2.5.29.18', '2.5.29.19', '2.5.29.30', '2.5.29.31', '2.5.29.32',
+  '2.5.29.35', '2.5.29.37', '2.5.29.46', '2.5.29.9', '1.3.6.1.5.5.7.1.1', '1.3.6.1.5.5.7.1.3',
+]);
+
+function generalName(buf: Buffer, t: Tlv): GeneralName {
+  if (t.tag === 0x81) return { kind: 'email', value: contentOf(buf, t).toString('latin1').toLowerCase() };
+  if (t.tag === 0x82) return { kind: 'dns', value: contentOf(buf, t).toString('latin1').toLowerCase().replace(/\.$/, '') };
+  // directoryName is [4] EXPLICIT Name.
+  if (t.tag === 0xa4) return { kind: 'directory', der: Buffer.from(bytesOf(buf, children(buf, t)[0]!)) };
+  return { kind: 'other', tag: t.tag };
+}
+
+/** The subject's emailAddress attributes, lower-case. */
+function nameEmails(nameDer: Buffer): string[] {
+  const out: string[] = [];
+  for (const rdn of children(nameDer, readTlv(nameDer, 0))) {
+    for (const atv of children(nameDer, rdn)) {
+      const [type, value] = children(nameDer, atv);
+      if (oid(nameDer, type!) === EMAIL_ADDRESS_OID) out.push(contentOf(nameDer, value!).toString('latin1').toLowerCase());
+    }
+  }
+  return out;
+}
 
 function directoryString(buf: Buffer, t: Tlv): string {
   const v = contentOf(buf, t);
@@ -83,12 +134,39 @@ export function certInfo(der: Buffer): CertInfo {
   let keyUsage: Set<string> | null = null;
   const qcStatements: string[] = [];
   const crlDistributionPoints: string[] = [];
+  let basicConstraints: CertInfo['basicConstraints'] = null;
+  let extKeyUsage: string[] | null = null;
+  const policies: string[] = [];
+  const altNames: GeneralName[] = [];
+  let nameConstraints: CertInfo['nameConstraints'] = null;
+  const unknownCriticalExtensions: string[] = [];
   const extWrapper = f.find((t: Tlv) => t.tag === 0xa3);
   if (extWrapper) {
     for (const ext of children(der, children(der, extWrapper)[0]!)) {
       const parts = children(der, ext);
       const id = oid(der, parts[0]!);
+      const critical = parts.length === 3 && parts[1]!.tag === 0x01 && der[parts[1]!.contentStart] !== 0;
+      if (critical && !UNDERSTOOD_EXTENSIONS.has(id)) unknownCriticalExtensions.push(id);
       const value = contentOf(der, parts[parts.length - 1]!);
+      if (id === '2.5.29.19') {
+        let ca = false;
+        let pathLen: number | null = null;
+        for (const c of children(value, readTlv(value, 0))) {
+          if (c.tag === 0x01) ca = value[c.contentStart] !== 0;
+          if (c.tag === 0x02) pathLen = contentOf(value, c).readUIntBE(0, Math.min(6, c.contentEnd - c.contentStart));
+        }
+        basicConstraints = { ca, pathLen };
+      }
+      if (id === '2.5.29.37') extKeyUsage = children(value, readTlv(value, 0)).map((o) => oid(value, o));
+      if (id === '2.5.29.32') for (const pi of children(value, readTlv(value, 0))) policies.push(oid(value, children(value, pi)[0]!));
+      if (id === '2.5.29.17') for (const gn of children(value, readTlv(value, 0))) altNames.push(generalName(value, gn));
+      if (id === '2.5.29.30') {
+        nameConstraints = { permitted: [], excluded: [] };
+        for (const subtrees of children(value, readTlv(value, 0))) {
+          const into = subtrees.tag === 0xa0 ? nameConstraints.permitted : subtrees.tag === 0xa1 ? nameConstraints.excluded : null;
+          for (const st of into ? children(value, subtrees) : []) into!.push(generalName(value, children(value, st)[0]!));
+        }
+      }
       if (id === '2.5.29.14') subjectKeyId = contentOf(value, readTlv(value, 0)).toString('hex');
       if (id === '1.3.6.1.5.5.7.1.3') {
         for (const st of children(value, readTlv(value, 0))) qcStatements.push(oid(value, children(value, st)[0]!));
@@ -122,6 +200,15 @@ export function certInfo(der: Buffer): CertInfo {
     qcStatements,
     crlDistributionPoints,
     subject: nameIdentity(bytesOf(der, subject)),
+    basicConstraints,
+    extKeyUsage,
+    policies,
+    altNames,
+    subjectEmails: nameEmails(bytesOf(der, subject)),
+    nameConstraints,
+    unknownCriticalExtensions,
+    sha1: createHash('sha1').update(der).digest('hex'),
+    sha256: createHash('sha256').update(der).digest('hex'),
   };
 }
 
