@@ -13,6 +13,7 @@ import { registerPec } from './pec.js';
 import { registerQuarantine } from './quarantine.js';
 import { registerRun } from './run.js';
 import { registerTickets } from './tickets.js';
+import { registerTrust } from './trust.js';
 import { registerVerify } from './verify.js';
 
 export function buildProgram(): Command {
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerPec(program);
   registerVerify(program);
   registerOrders(program);
+  registerTrust(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -23,6 +23,7 @@ export function ticketView(desk: Desk, t: TicketRow) {
     authorized: t.authorized === 1,
     senderVerification: t.sender_verification,
     senderVerificationNote: t.sender_verification_note,
+    senderVerificationProblems: JSON.parse(t.sender_verification_problems) as string[],
     channel: t.channel,
     subject: t.subject,
     receivedAt: t.received_at,

@@ -60,6 +60,8 @@ export const configSchema = z
       .object({
         signatures: z.string().optional(),
         pecProviders: z.string().optional(),
+        // The AgID PEC provider index (LDIF or YAML): listed certificates and managed domains.
+        pecProviderIndex: z.string().optional(),
         authservIds: z.array(z.string()).default([]),
         // Fetch CRLs from certificates' distribution points (network access): off by default.
         onlineRevocation: z.boolean().default(false),
@@ -173,6 +175,49 @@ export function readYamlFile(file: string, fail: (message: string) => Error): un
   }
 }
 
+/** The desk's addresses when the configuration names none (the embedded default's). */
+export const DEFAULT_MAILBOX_ADDRESS: Record<MailboxName, string> = {
+  pec: 'pec@pec.cloudpa-desk.example.it',
+  support: 'helpdesk@cloudpa-desk.example.it',
+};
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Defaults that depend on other keys (README "Configuration"): each mailbox gets the default
+ * address, a Maildir under dataDir/maildir/<name> and, unless it names an SMTP server, replies
+ * written to dataDir/outbox; the trust stores default to the shipped config/trust folders.
+ */
+export function withDerivedDefaults(raw: Record<string, unknown>): Record<string, unknown> {
+  const dataDir = typeof raw.dataDir === 'string' && raw.dataDir ? raw.dataDir : null;
+  if (!dataDir) return raw;
+  const out = { ...raw };
+  const given = out.mailboxes === undefined || out.mailboxes === null ? {} : out.mailboxes;
+  if (isPlainObject(given)) {
+    const mailboxes: Record<string, unknown> = { ...given };
+    for (const name of ['pec', 'support'] as const) {
+      const m = mailboxes[name] === undefined || mailboxes[name] === null ? {} : mailboxes[name];
+      if (!isPlainObject(m)) continue;
+      mailboxes[name] = {
+        address: DEFAULT_MAILBOX_ADDRESS[name],
+        maildir: path.join(dataDir, 'maildir', name),
+        ...(m.smtp === undefined && m.outboxDir === undefined ? { outboxDir: path.join(dataDir, 'outbox') } : {}),
+        ...m,
+      };
+    }
+    out.mailboxes = mailboxes;
+  }
+  const trust = out.trust === undefined || out.trust === null ? {} : out.trust;
+  if (isPlainObject(trust)) {
+    out.trust = {
+      signatures: path.join(projectRoot, 'config', 'trust', 'signatures'),
+      pecProviders: path.join(projectRoot, 'config', 'trust', 'pec-providers'),
+      ...trust,
+    };
+  }
+  return out;
+}
+
 /** Load, interpolate and validate a config file. Relative paths resolve against the cwd. */
 export function loadConfig(file?: string): Config {
   const source = file ?? defaultConfigPath();
@@ -180,7 +225,7 @@ export function loadConfig(file?: string): Config {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(`${source}: (root): expected a mapping of configuration keys`);
   }
-  const interpolated = interpolateEnv(raw, source);
+  const interpolated = withDerivedDefaults(interpolateEnv(raw, source) as Record<string, unknown>);
   const parsed = configSchema.safeParse(interpolated);
   if (!parsed.success) throw new ConfigError(formatZodIssues(source, parsed.error));
   const cfg = parsed.data;

@@ -23,6 +23,8 @@ export interface MessageFacts {
   kind: MessageKind;
   sender: Requester;
   verification: SenderVerification;
+  /** The message came in a PEC transport envelope (certified or not). */
+  pecEnvelope: boolean;
   receivedAt: Date;
   /** Why the desk must never answer this message (auto-detect), or null. */
   neverReply: string | null;
@@ -56,7 +58,7 @@ export type TicketAction =
 
 export interface Decision {
   action: TicketAction;
-  reply: { template: 'acknowledgement' | 'out-of-hours' } | null;
+  reply: { template: 'acknowledgement' | 'out-of-hours' | 'unverified-sender' } | null;
   /** Set when a reply would have been sent but a rule forbade it. */
   replySuppressed: string | null;
 }
@@ -102,6 +104,12 @@ export function decide(f: MessageFacts, rules: DeskRules): Decision {
   if (!replySuppressed && f.repliesToSenderLastHour >= rules.repliesPerSenderPerHour) {
     replySuppressed = `reply limit reached: ${rules.repliesPerSenderPerHour} automatic replies to this sender in the last hour`;
   }
-  const template = isWithinServiceHours(rules.calendar, f.receivedAt) ? 'acknowledgement' : 'out-of-hours';
+  // A PEC envelope that failed verification: registered, and the sender is told how to resend.
+  const template =
+    f.pecEnvelope && f.verification === 'unverified'
+      ? 'unverified-sender'
+      : isWithinServiceHours(rules.calendar, f.receivedAt)
+        ? 'acknowledgement'
+        : 'out-of-hours';
   return { action, reply: replySuppressed ? null : { template }, replySuppressed };
 }

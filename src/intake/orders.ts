@@ -291,6 +291,7 @@ export function openOrderTicket(desk: Desk, row: { id: number; mailbox: string; 
     authorized: 1,
     sender_verification: ex.verification,
     sender_verification_note: ex.verificationNote,
+    sender_verification_problems: JSON.stringify(ex.verificationProblems),
     channel: ex.pec ? 'pec' : 'email',
     mailbox: row.mailbox,
     subject: ex.content.subject,

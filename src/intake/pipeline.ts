@@ -7,6 +7,7 @@ import { decide, type Decision, type MessageFacts, type MessageKind, type Thread
 import { formatTicketRef, replySubject, ticketRefsInSubject } from '../desk/refs.js';
 import { resolveRequester } from '../desk/requester.js';
 import type { SenderVerification } from '../desk/types.js';
+import { verificationProblemsItalian } from '../desk/verification.js';
 import { bounceDiagnostic, bouncedMessageIds, isAutoReply, isBounce, neverReplyReason } from '../mail/auto-detect.js';
 import { header, MessageRejected, parseMessage, threadKey, type ParsedMessage } from '../mail/parse.js';
 import { describeServiceHours, formatItalianDateTime, renderTemplate } from '../outbox/templates.js';
@@ -84,7 +85,8 @@ function replayed(desk: Desk, row: MessageRow): IngestResult {
     file: row.file,
     messageId: row.message_id,
     classification: 'duplicate',
-    sender: before?.sender ?? { address: row.sender, verification: 'unverified' },
+    // Results recorded before verificationProblems existed lack it.
+    sender: before?.sender ? { ...before.sender, verificationProblems: before.sender.verificationProblems ?? [] } : { address: row.sender, verification: 'unverified', verificationProblems: [] },
     ticket: null,
     order: null,
     reply: null,
@@ -120,7 +122,7 @@ function quarantine(desk: Desk, row: MessageRow, parsed: ParsedMessage | null, e
       file: row.file,
       messageId: parsed?.messageId ?? null,
       classification: 'quarantined',
-      sender: { address: sender, verification: 'unverified' },
+      sender: { address: sender, verification: 'unverified', verificationProblems: [] },
       ticket: null,
       order: null,
       reply: null,
@@ -184,7 +186,7 @@ function handleExamined(desk: Desk, row: MessageRow, ex: Examined, docs: OrderDo
       file: row.file,
       messageId: outer.messageId,
       classification,
-      sender: { address: sender, verification },
+      sender: { address: sender, verification, verificationProblems: ex.verificationProblems },
       ticket: ticket ? summary(ticket) : null,
       order: null,
       reply: null,
@@ -240,6 +242,7 @@ function handleExamined(desk: Desk, row: MessageRow, ex: Examined, docs: OrderDo
     kind,
     sender: requester,
     verification,
+    pecEnvelope: ex.pec?.kind === 'posta-certificata',
     receivedAt,
     neverReply: neverReplyReason(content, desk.deskAddresses, sender),
     threadCandidates: kind === 'bounce' ? [] : threadCandidates(desk, content),
@@ -313,6 +316,7 @@ function applyDecision(
     authorized: a.authorized ? 1 : 0,
     sender_verification: facts.verification,
     sender_verification_note: ex.verificationNote,
+    sender_verification_problems: JSON.stringify(ex.verificationProblems),
     channel: facts.channel,
     mailbox: row.mailbox,
     subject: parsed.subject,
@@ -349,6 +353,7 @@ function applyDecision(
         : 'Per questa classe di priorità non è previsto un tempo massimo di presa in carico.',
       nextOpening: formatItalianDateTime(nextOpening(desk.rules.calendar, facts.receivedAt), tz),
       serviceHours: describeServiceHours(desk.rules.calendar),
+      verificationProblems: verificationProblemsItalian(ex.verificationProblems),
     });
     const outboxId = insertOutbox(desk.db, {
       ticket_id: ticketId,
@@ -392,7 +397,9 @@ function pecEvidence(pec: PecEnvelope) {
     tipo: pec.tipo,
     certified: pec.certified,
     problems: pec.signature.problems,
+    details: pec.signature.details,
     signer: pec.signature.signer?.certificate?.x509.subject.replace(/\n/g, ', ') ?? null,
+    provider: pec.signature.provider,
     signingTime: pec.signature.signer?.signingTime?.toISOString() ?? null,
     daticert: pec.daticert,
   };
@@ -406,6 +413,7 @@ function recordNotice(desk: Desk, row: MessageRow, ex: Examined, pec: PecEnvelop
     tipo: pec.tipo,
     certified: pec.certified,
     problems: pec.signature.problems,
+    details: pec.signature.details,
     msgid,
     identificativo: pec.daticert?.identificativo ?? null,
     daticert: pec.daticert,

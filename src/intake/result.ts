@@ -1,5 +1,6 @@
 // The ingest result (SPEC §8.2 `ingest` → results[]). Keys are a contract: add, never rename.
 import type { Classification, SenderVerification } from '../desk/types.js';
+import type { VerificationProblem } from '../desk/verification.js';
 
 export interface TicketSummary {
   ref: string;
@@ -15,7 +16,8 @@ export interface IngestResult {
   file: string | null;
   messageId: string | null;
   classification: Classification;
-  sender: { address: string | null; verification: SenderVerification };
+  /** verificationProblems: why the sender is `unverified`, as stable codes (empty otherwise). */
+  sender: { address: string | null; verification: SenderVerification; verificationProblems: VerificationProblem[] };
   ticket: TicketSummary | null;
   order: null | { ref: string; state: string; problems: string[] };
   reply: null | { template: string; to: string };

@@ -3,9 +3,12 @@
 // (X-Trasporto, X-Ricevuta, Subject, From) are unsigned and only hints.
 import { canonicalCrlf, decodeBody, partHeader, readMimeTree, walk, type MimePart } from '../mail/mime-tree.js';
 import type { HeaderLine } from '../mail/parse.js';
+import type { PecVerificationProblem } from '../desk/verification.js';
 import { CmsError, parseSignedData, verifySignedData, type SignerVerification } from '../signature/cms.js';
 import type { TrustStore } from '../signature/trust.js';
 import { DaticertError, parseDaticert, type Daticert, type PecType } from './daticert.js';
+import type { ProviderIndex } from './provider-index.js';
+import { checkProvider, pecCodeOf, type ProviderFacts } from './provider-trust.js';
 
 export type PecKind = 'posta-certificata' | 'receipt' | 'anomaly';
 
@@ -28,8 +31,12 @@ export interface PecEnvelope {
   signature: {
     present: boolean;
     signer: SignerVerification | null;
-    /** Why the envelope is not certified; empty when it is. */
-    problems: string[];
+    /** Why the envelope is not certified (stable codes); empty when it is. */
+    problems: PecVerificationProblem[];
+    /** The reasons behind the codes, for operators. */
+    details: string[];
+    /** Who signed: the certificate's organisation beside the daticert's gestore-emittente. */
+    provider: ProviderFacts | null;
   };
   certified: boolean;
   /** The certified time (daticert) when certified, else null. */
@@ -63,14 +70,33 @@ export function looksLikePec(raw: Buffer, headers: HeaderLine[]): boolean {
   }
 }
 
+/** What an envelope is judged against: the providers' anchors and CRLs, and the optional index. */
+export interface PecTrust {
+  store: TrustStore | null;
+  index: ProviderIndex | null;
+  /** Why the trust material could not be read (configuration or file), when it could not. */
+  unavailable: string | null;
+}
+
 /**
- * Read and verify a PEC message. `validationTime` is applied to the provider signature's own
- * signing time (provider certificates expire; archived PEC must still verify).
+ * Read and verify a PEC message. The provider's certificate is judged at the certified time
+ * (provider certificates expire; archived PEC must still verify). `envelopeFrom` is the
+ * outer From address, which must be the signer certificate's own.
  */
-export function readPecEnvelope(raw: Buffer, headers: HeaderLine[], trust: TrustStore | null): PecEnvelope {
+export function readPecEnvelope(raw: Buffer, headers: HeaderLine[], trust: PecTrust, envelopeFrom: string | null): PecEnvelope {
   const hs = hints(headers);
   const root = readMimeTree(raw);
-  const problems: string[] = [];
+  const problems: PecVerificationProblem[] = [];
+  const details: string[] = [];
+  const add = (p: PecVerificationProblem, d: string) => {
+    if (!problems.includes(p)) problems.push(p);
+    details.push(d);
+  };
+  const merge = (codes: PecVerificationProblem[], reasons: string[]) => {
+    for (const c of codes) if (!problems.includes(c)) problems.push(c);
+    details.push(...reasons);
+  };
+  let provider: ProviderFacts | null = null;
   let signedPart: MimePart | null = null;
   let signer: SignerVerification | null = null;
   let present = false;
@@ -90,31 +116,40 @@ export function readPecEnvelope(raw: Buffer, headers: HeaderLine[], trust: Trust
       daticertError = e instanceof DaticertError ? e.message : `daticert.xml: ${(e as Error).message}`;
     }
   } else daticertError = 'no daticert.xml';
-  if (daticertError) problems.push(daticertError);
+  if (daticertError) add('pec-no-daticert', daticertError);
   const postacertPart = parts.find(isPostacert);
   const postacert = postacertPart ? Buffer.from(raw.subarray(postacertPart.bodyStart, postacertPart.end)) : null;
 
   if (signedPart) {
     const sigPart = root.children.find(isSignature);
-    if (!sigPart) problems.push('the signed envelope has no smime.p7s signature part');
+    if (!sigPart) add('pec-not-signed', 'the signed envelope has no smime.p7s signature part');
     else {
       present = true;
-      if (!trust) problems.push('no PEC provider trust store configured (trust.pecProviders)');
-      else {
+      if (!trust.store || trust.unavailable) add('pec-trust-unavailable', trust.unavailable ?? 'no PEC provider trust store configured (trust.pecProviders)');
+      if (trust.store) {
         try {
           const sd = parseSignedData(decodeBody(raw, sigPart));
           const content = canonicalCrlf(raw.subarray(signedPart.start, signedPart.end));
-          signer = verifySignedData(sd, { detachedContent: content, trust, validationTime: (t) => t ?? (daticert?.data.iso ? new Date(daticert.data.iso) : new Date()) })[0] ?? null;
-          if (!signer) problems.push('the signature has no signer');
-          else if (!signer.valid) problems.push(...signer.details);
-          if (sd.signers.length > 1) problems.push('more than one signer on a PEC envelope');
+          // The certified time: the signed signingTime, else the signed daticert's date.
+          const certifiedTime = (t: Date | null) => t ?? (daticert?.data.iso ? new Date(daticert.data.iso) : new Date());
+          signer = verifySignedData(sd, { detachedContent: content, trust: trust.store, validationTime: certifiedTime })[0] ?? null;
+          if (!signer) add('pec-signature-invalid', 'the signature has no signer');
+          else {
+            merge(signer.problems.map(pecCodeOf), signer.details);
+            if (signer.certificate) {
+              const verdict = checkProvider(signer.certificate, envelopeFrom, daticert, trust.index);
+              merge(verdict.problems, verdict.details);
+              provider = verdict.facts;
+            }
+          }
+          if (sd.signers.length > 1) add('pec-multiple-signers', 'more than one signer on a PEC envelope');
         } catch (e) {
-          problems.push(e instanceof CmsError ? e.message : `unreadable signature: ${(e as Error).message}`);
+          add('pec-signature-invalid', e instanceof CmsError ? e.message : `unreadable signature: ${(e as Error).message}`);
         }
       }
     }
   } else {
-    problems.push('not an S/MIME signed envelope');
+    add('pec-not-signed', 'not an S/MIME signed envelope');
   }
 
   let kind: PecKind;
@@ -126,10 +161,10 @@ export function readPecEnvelope(raw: Buffer, headers: HeaderLine[], trust: Trust
     tipo = (hs.ricevuta as PecType) ?? null;
   } else kind = 'posta-certificata';
   // An anomaly is ordinary mail wrapped by the recipient's provider: never certified content.
-  if (kind === 'anomaly') problems.push('anomaly envelope: the content is not certified');
-  if (kind === 'posta-certificata' && !postacert) problems.push('no postacert.eml in the envelope');
+  if (kind === 'anomaly') add('pec-anomaly', 'anomaly envelope: the content is not certified');
+  if (kind === 'posta-certificata' && !postacert) add('pec-no-postacert', 'no postacert.eml in the envelope');
 
   const certified = problems.length === 0 && Boolean(signer?.valid) && Boolean(daticert);
   const certifiedAt = certified && daticert?.data.iso ? new Date(daticert.data.iso) : null;
-  return { kind, tipo, hints: hs, daticert, daticertError, postacert, signature: { present, signer, problems }, certified, certifiedAt };
+  return { kind, tipo, hints: hs, daticert, daticertError, postacert, signature: { present, signer, problems, details, provider }, certified, certifiedAt };
 }

@@ -1,7 +1,8 @@
 // Wiring shared by the CLI and the daemon: config → database (migrated) → raw store → rules.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { deskAddresses, type Config, type MailboxName } from '../config/load.js';
+import { ConfigError, deskAddresses, type Config, type MailboxName } from '../config/load.js';
+import { loadProviderIndex, ProviderIndexError } from '../pec/provider-index.js';
 import { DEFAULT_CALENDAR, type CalendarConfig } from '../desk/calendar.js';
 import type { DeskRules } from '../desk/decide.js';
 import { parseDirectory, readDirectoryFile } from '../directory/load.js';
@@ -41,6 +42,15 @@ export function channelOf(mailbox: MailboxName): 'pec' | 'email' {
 /** Open the desk: migrate the database and, when the config names a directory, import it. */
 export function openDesk(cfg: Config, opts: { log?: Logger; now?: Date; syncDirectory?: boolean } = {}): Desk {
   const log = opts.log ?? createLogger();
+  // A malformed provider index stops the start (file: line: what), rather than leaving every
+  // PEC envelope unverified later.
+  if (cfg.trust.pecProviderIndex) {
+    try {
+      loadProviderIndex(cfg.trust.pecProviderIndex);
+    } catch (e) {
+      throw e instanceof ProviderIndexError ? new ConfigError(`${cfg.source}: trust.pecProviderIndex: ${e.message}`) : e;
+    }
+  }
   const db = openDatabase(databasePath(cfg.dataDir));
   try {
     const applied = migrate(db, opts.now ?? new Date());

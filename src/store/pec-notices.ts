@@ -1,4 +1,5 @@
 // pec_notices: every PEC receipt and anomaly, kept as evidence and listed for operators.
+import type { PecVerificationProblem } from '../desk/verification.js';
 import type { Db } from './db.js';
 
 export interface PecNoticeRow {
@@ -7,7 +8,10 @@ export interface PecNoticeRow {
   kind: 'receipt' | 'anomaly';
   tipo: string | null;
   certified: number;
+  /** JSON array of VerificationProblem codes. */
   problems: string;
+  /** JSON array of the operator's sentences behind the codes. */
+  details: string;
   msgid: string | null;
   identificativo: string | null;
   daticert: string | null;
@@ -20,18 +24,19 @@ export interface PecNoticeRow {
 export function insertPecNotice(
   db: Db,
   n: {
-    messageRowId: number; kind: 'receipt' | 'anomaly'; tipo: string | null; certified: boolean; problems: string[]; msgid: string | null;
+    messageRowId: number; kind: 'receipt' | 'anomaly'; tipo: string | null; certified: boolean; problems: readonly PecVerificationProblem[]; details: string[];
+    msgid: string | null;
     identificativo: string | null; daticert: unknown; outboxId: number | null; applied: boolean; receivedAt: string; at: string;
   },
 ): number {
   return Number(
     db
       .prepare(
-        `INSERT INTO pec_notices (message_id, kind, tipo, certified, problems, msgid, identificativo, daticert, outbox_id, applied, received_at, at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO pec_notices (message_id, kind, tipo, certified, problems, details, msgid, identificativo, daticert, outbox_id, applied, received_at, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
-        n.messageRowId, n.kind, n.tipo, n.certified ? 1 : 0, JSON.stringify(n.problems), n.msgid, n.identificativo,
+        n.messageRowId, n.kind, n.tipo, n.certified ? 1 : 0, JSON.stringify(n.problems), JSON.stringify(n.details), n.msgid, n.identificativo,
         n.daticert ? JSON.stringify(n.daticert) : null, n.outboxId, n.applied ? 1 : 0, n.receivedAt, n.at,
       ).lastInsertRowid,
   );

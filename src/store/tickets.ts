@@ -14,6 +14,8 @@ export interface TicketRow {
   authorized: number;
   sender_verification: string;
   sender_verification_note: string | null;
+  /** JSON array of VerificationProblem codes. */
+  sender_verification_problems: string;
   channel: string;
   mailbox: string;
   subject: string | null;
@@ -41,10 +43,10 @@ export function insertTicket(db: Db, t: NewTicket): number {
     db
       .prepare(
         `INSERT INTO tickets (ref, kind, category, status, priority, administration_id, requester, requester_name,
-           authorized, sender_verification, sender_verification_note, channel, mailbox, subject, received_at, take_charge_due_at, on_call,
+           authorized, sender_verification, sender_verification_note, sender_verification_problems, channel, mailbox, subject, received_at, take_charge_due_at, on_call,
            created_at, updated_at)
          VALUES (@ref, @kind, @category, @status, @priority, @administration_id, @requester, @requester_name,
-           @authorized, @sender_verification, @sender_verification_note, @channel, @mailbox, @subject, @received_at, @take_charge_due_at, @on_call,
+           @authorized, @sender_verification, @sender_verification_note, @sender_verification_problems, @channel, @mailbox, @subject, @received_at, @take_charge_due_at, @on_call,
            @created_at, @created_at)`,
       )
       .run(t).lastInsertRowid,

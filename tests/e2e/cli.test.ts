@@ -1,9 +1,9 @@
 // The CLI contract (SPEC §8.1): global options anywhere, exit codes, clear errors, config.
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bin, repoRoot, samples, Workspace } from './workspace.js';
+import { bin, readSample, repoRoot, samples, Workspace } from './workspace.js';
 
 let ws: Workspace;
 beforeEach(() => {
@@ -70,15 +70,25 @@ describe('configuration', () => {
     expect(unknown.r.status).toBe(2);
     expect(unknown.r.stderr).toMatch(new RegExp(`${unknown.file}: \\(root\\): .*bogus`));
 
-    const missing = badConfig(`dataDir: ./d\nmailboxes:\n  pec: { address: a@b.it, outboxDir: ./o }\n  support: { address: s@b.it, maildir: ./n, outboxDir: ./o }\n`);
-    expect(missing.r.status).toBe(2);
-    expect(missing.r.stderr).toContain(`${missing.file}: mailboxes.pec.maildir:`);
+    const empty = badConfig(`dataDir: ./d\nmailboxes:\n  pec: { address: a@b.it, maildir: "", outboxDir: ./o }\n`);
+    expect(empty.r.status).toBe(2);
+    expect(empty.r.stderr).toContain(`${empty.file}: mailboxes.pec.maildir:`);
+
+    const noDataDir = badConfig(`timezone: Europe/Rome\n`);
+    expect(noDataDir.r.stderr).toContain(`${noDataDir.file}: dataDir:`);
 
     const badAddr = badConfig(`dataDir: ./d\nmailboxes:\n  pec: { address: not-an-address, maildir: ./m, outboxDir: ./o }\n  support: { address: s@b.it, maildir: ./n, outboxDir: ./o }\n`);
     expect(badAddr.r.stderr).toContain(`${badAddr.file}: mailboxes.pec.address: expected an e-mail address`);
 
-    const noTransport = badConfig(`dataDir: ./d\nmailboxes:\n  pec: { address: a@b.it, maildir: ./m }\n  support: { address: s@b.it, maildir: ./n, outboxDir: ./o }\n`);
-    expect(noTransport.r.stderr).toContain('mailboxes.pec: one of smtp or outboxDir is required');
+    const noHost = badConfig(`dataDir: ./d\nmailboxes:\n  pec: { address: a@b.it, maildir: ./m, smtp: { port: 25 } }\n`);
+    expect(noHost.r.stderr).toContain('mailboxes.pec.smtp.host:');
+
+    const badIndex = ws.path('index.yaml');
+    writeFileSync(badIndex, 'providers:\n  - name: Gestore\n    certificateHashes: [sha256:12]\n    managedDomains: [pec.gestore.example]\n');
+    const index = badConfig(`dataDir: ./d\ntrust:\n  pecProviderIndex: ${badIndex}\n`);
+    expect(index.r.status).toBe(2);
+    expect(index.r.stderr).toContain(`${index.file}: trust.pecProviderIndex: ${badIndex}: line 3: providers[0].certificateHashes: certificate hash "sha256:12"`);
+    expect(index.r.stderr).not.toMatch(/\n\s+at /);
 
     const yaml = badConfig(`dataDir: [unclosed\n`);
     expect(yaml.r.status).toBe(2);
@@ -106,6 +116,34 @@ describe('configuration', () => {
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout + ok.stderr).not.toContain(secret);
     expect(existsSync(ws.path('envdata', 'pecdesk.sqlite'))).toBe(true);
+  });
+
+  it('a config that sets only dataDir and trust works for ingest, run and verify (every other key has its default)', () => {
+    const f = ws.path('minimal.yaml');
+    const data = ws.path('minimal-data');
+    writeFileSync(
+      f,
+      [
+        `dataDir: ${data}`,
+        'trust:',
+        `  pecProviders: ${path.join(repoRoot, 'fixtures', 'pec', 'out', 'trust')}`,
+        `  signatures: ${path.join(repoRoot, 'fixtures', 'signatures', 'out', 'trust')}`,
+        '',
+      ].join('\n'),
+    );
+    const envelope = path.join(repoRoot, 'fixtures', 'pec', 'out', 'envelope-valid.eml');
+    const ingested = raw(['--config', f, 'ingest', envelope, '--mailbox', 'pec', '--json', '--now', '2026-11-25T10:00:00+01:00']);
+    expect(ingested.status, ingested.stderr).toBe(0);
+    expect(JSON.parse(ingested.stdout).results[0]).toMatchObject({ classification: 'pec', sender: { verification: 'pec-certified', verificationProblems: [] }, reply: { template: 'acknowledgement' } });
+    // The default Maildirs are under dataDir; a message dropped there is picked up by run.
+    mkdirSync(path.join(data, 'maildir', 'support', 'new'), { recursive: true });
+    writeFileSync(path.join(data, 'maildir', 'support', 'new', '1.eml'), readSample('01-casella-bloccata.eml'));
+    const ran = raw(['--config', f, 'run', '--once', '--json']);
+    expect(ran.status, ran.stderr).toBe(0);
+    // Replies of both mailboxes went to the default outbox directory.
+    expect(readdirSync(path.join(data, 'outbox')).filter((n) => n.endsWith('.eml'))).toHaveLength(2);
+    const verified = raw(['--config', f, 'verify', path.join(repoRoot, 'fixtures', 'signatures', 'out', 'cades', 'valid-rsa.pdf.p7m'), '--at', '2026-06-01T00:00:00Z']);
+    expect(verified.status, verified.stdout + verified.stderr).toBe(0);
   });
 
   it('the embedded default config is valid and needs no server', () => {

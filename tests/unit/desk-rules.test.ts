@@ -15,6 +15,7 @@ const facts = (over: Partial<MessageFacts> = {}): MessageFacts => ({
   kind: 'email',
   sender: anna,
   verification: 'unverified',
+  pecEnvelope: false,
   receivedAt: new Date('2026-11-23T09:00:00Z'), // Monday 10:00 Rome
   neverReply: null,
   threadCandidates: [],
@@ -28,6 +29,13 @@ describe('decide', () => {
     expect(d.action).toMatchObject({ type: 'open', kind: 'support', priority: 'P4', authorized: true, refusedThread: null });
     expect(d.action.type === 'open' && d.action.takeChargeDueAt?.toISOString()).toBe('2026-11-28T13:00:00.000Z');
     expect(d.reply).toEqual({ template: 'acknowledgement' });
+  });
+
+  it('a PEC envelope that failed verification is registered and answered with how to resend', () => {
+    expect(decide(facts({ channel: 'pec', pecEnvelope: true }), rules).reply).toEqual({ template: 'unverified-sender' });
+    expect(decide(facts({ channel: 'pec', pecEnvelope: true, verification: 'pec-certified' }), rules).reply).toEqual({ template: 'acknowledgement' });
+    // Plain mail that reached the PEC box is not a failed PEC.
+    expect(decide(facts({ channel: 'pec', pecEnvelope: false }), rules).reply).toEqual({ template: 'acknowledgement' });
   });
 
   it('out of service hours the reply is the out-of-hours notice', () => {
