@@ -28,15 +28,33 @@ export interface ProviderIndex {
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/;
 
-/** "sha256:ab…", "SHA1#AB:CD…", or bare hex (40 digits SHA-1, 64 SHA-256); null when none of these. */
+/**
+ * A certificate fingerprint as indexes write them: "sha256:ab…", "SHA1#AB:CD…", bare hex (40
+ * digits SHA-1, 64 SHA-256, colons or spaces allowed), or the digest in base64; null otherwise.
+ */
 export function parseCertificateHash(value: string): { algorithm: 'sha1' | 'sha256'; hex: string } | null {
-  const m = /^\s*(?:(sha-?1|sha-?256)\s*[:#=\s]\s*)?([0-9a-f]{2}(?:[:\s]?[0-9a-f]{2})*)\s*$/i.exec(value);
+  const m = /^\s*(?:(sha-?1|sha-?256)\s*[:#=\s]\s*)?(\S(?:.*\S)?)\s*$/i.exec(value);
   if (!m) return null;
-  const hex = m[2]!.replace(/[:\s]/g, '').toLowerCase();
+  const body = m[2]!;
+  let hex: string | null = null;
+  if (/^[0-9a-f]{2}(?:[:\s]?[0-9a-f]{2})*$/i.test(body)) hex = body.replace(/[:\s]/g, '').toLowerCase();
+  if (hex === null || (hex.length !== 40 && hex.length !== 64)) {
+    const raw = /^[A-Za-z0-9+/]+={0,2}$/.test(body) ? Buffer.from(body, 'base64') : null;
+    if (raw && (raw.length === 20 || raw.length === 32)) hex = raw.toString('hex');
+  }
+  if (hex === null) return null;
   const named = m[1]?.toLowerCase().replace('-', '') as 'sha1' | 'sha256' | undefined;
   const algorithm = named ?? (hex.length === 40 ? 'sha1' : hex.length === 64 ? 'sha256' : undefined);
   if (!algorithm || hex.length !== (algorithm === 'sha1' ? 40 : 64)) return null;
   return { algorithm, hex };
+}
+
+/** Does the provider manage this mail domain (exactly, or under a "*.parent" entry)? */
+export function managesDomain(p: PecProvider, domain: string): boolean {
+  const d = domain.toLowerCase();
+  if (p.managedDomains.has(d)) return true;
+  for (let i = d.indexOf('.'); i >= 0; i = d.indexOf('.', i + 1)) if (p.managedDomains.has(`*${d.slice(i)}`)) return true;
+  return false;
 }
 
 function newProvider(name: string, line: number): PecProvider {
@@ -59,7 +77,7 @@ function addCertificate(p: PecProvider, der: Buffer, fail: (what: string) => nev
 
 function addDomain(p: PecProvider, value: string, fail: (what: string) => never): void {
   const d = value.trim().toLowerCase().replace(/\.$/, '');
-  if (!DOMAIN.test(d)) fail(`${JSON.stringify(value.slice(0, 80))} is not a mail domain`);
+  if (!DOMAIN.test(d.replace(/^\*\./, ''))) fail(`${JSON.stringify(value.slice(0, 80))} is not a mail domain`);
   p.managedDomains.add(d);
 }
 
@@ -103,7 +121,9 @@ function ldifEntries(text: string, file: string): LdifLine[][] {
       if (value.toString().trim() !== '1') throw new ProviderIndexError(`${file}: line ${line}: version: only LDIF version 1 is supported`);
       continue;
     }
-    if (entry.length === 0 && attr !== 'dn') throw new ProviderIndexError(`${file}: line ${line}: an LDIF entry must start with "dn:"`);
+    if (entry.length === 0 && attr !== 'dn' && attr !== 'search' && attr !== 'result') {
+      throw new ProviderIndexError(`${file}: line ${line}: an LDIF entry must start with "dn:"`);
+    }
     entry.push({ line, attr, value });
   }
   if (entry.length) entries.push(entry);
@@ -113,6 +133,8 @@ function ldifEntries(text: string, file: string): LdifLine[][] {
 function parseLdif(text: string, file: string): PecProvider[] {
   const providers: PecProvider[] = [];
   for (const entry of ldifEntries(text, file)) {
+    // ldapsearch without -LLL ends with "search: N" / "result: 0 Success": not an entry.
+    if (entry[0]!.attr === 'search' || entry[0]!.attr === 'result') continue;
     const classes = entry.filter((a) => a.attr === 'objectclass').map((a) => a.value.toString().trim().toLowerCase());
     const names = entry.filter((a) => a.attr === 'providername');
     // Other entries (the o=postacert root, organisational units…) are not providers.

@@ -6,7 +6,7 @@
 import type { ProblemCode } from '../signature/cms.js';
 import type { CertInfo } from '../signature/x509.js';
 import type { PecVerificationProblem } from '../desk/verification.js';
-import { providerOf, type ProviderIndex } from './provider-index.js';
+import { managesDomain, providerOf, type ProviderIndex } from './provider-index.js';
 import type { Daticert } from './daticert.js';
 
 export const PEC_PROVIDER_POLICY = '1.3.76.16.3.1.1';
@@ -84,7 +84,7 @@ export function checkProvider(signer: CertInfo, envelopeFrom: string | null, dat
     } else {
       indexProvider = provider.name;
       const wanted = daticert ? addressesToManage(daticert) : [];
-      if (wanted.length && !wanted.some((a) => provider.managedDomains.has(domainOf(a)!))) {
+      if (wanted.length && !wanted.some((a) => managesDomain(provider, domainOf(a) ?? ''))) {
         add('pec-domain-not-managed', `${wanted.join(' / ')}: domain not managed by ${provider.name} according to the PEC provider index`);
       }
     }

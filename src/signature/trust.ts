@@ -14,7 +14,21 @@ export interface TrustStore {
   crls: CrlInfo[];
 }
 
-const cache = new Map<string, { mtimeMs: number; store: TrustStore }>();
+const cache = new Map<string, { stamp: string; store: TrustStore }>();
+
+/** What changes when any file of the store changes (a CRL replaced in place included). */
+function stampOf(files: string[]): string {
+  return files
+    .map((f) => {
+      try {
+        const s = statSync(f);
+        return `${f}:${s.mtimeMs}:${s.size}`;
+      } catch {
+        return `${f}:gone`;
+      }
+    })
+    .join('|');
+}
 
 export function loadTrustStore(dir: string): TrustStore {
   let st;
@@ -23,9 +37,10 @@ export function loadTrustStore(dir: string): TrustStore {
   } catch (e) {
     throw new TrustStoreError(`${dir}: cannot read trust store: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const cached = cache.get(dir);
-  if (cached && cached.mtimeMs === st.mtimeMs) return cached.store;
   const files = st.isDirectory() ? readdirSync(dir).sort().map((f) => path.join(dir, f)) : [dir];
+  const stamp = stampOf(files);
+  const cached = cache.get(dir);
+  if (cached && cached.stamp === stamp) return cached.store;
   const anchors: CertInfo[] = [];
   const crls: CrlInfo[] = [];
   for (const file of files) {
@@ -54,6 +69,6 @@ export function loadTrustStore(dir: string): TrustStore {
     }
   }
   const store = { source: dir, anchors, crls };
-  cache.set(dir, { mtimeMs: st.mtimeMs, store });
+  cache.set(dir, { stamp, store });
   return store;
 }

@@ -64,10 +64,15 @@ const NAME_OIDS: Record<string, keyof Identity> = {
 
 const EMAIL_ADDRESS_OID = '1.2.840.113549.1.9.1';
 
-/** Extensions this code reads (or may safely ignore) when they are marked critical. */
+/**
+ * Extensions this code reads, or may pass over, when they are marked critical. The policy
+ * extensions (mappings, constraints, inhibitAnyPolicy — RFC 5280 makes some of them critical)
+ * are passed over: no policy tree is built, the PEC policy is required of the signer itself.
+ */
 const UNDERSTOOD_EXTENSIONS = new Set([
   '2.5.29.14', '2.5.29.15', '2.5.29.17', '2.5.29.18', '2.5.29.19', '2.5.29.30', '2.5.29.31', '2.5.29.32',
-  '2.5.29.35', '2.5.29.37', '2.5.29.46', '2.5.29.9', '1.3.6.1.5.5.7.1.1', '1.3.6.1.5.5.7.1.3',
+  '2.5.29.33', '2.5.29.35', '2.5.29.36', '2.5.29.37', '2.5.29.46', '2.5.29.54', '2.5.29.9',
+  '1.3.6.1.5.5.7.1.1', '1.3.6.1.5.5.7.1.3',
 ]);
 
 function generalName(buf: Buffer, t: Tlv): GeneralName {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseCertificateHash, parseProviderIndex, providerOf, ProviderIndexError } from '../../src/pec/provider-index.js';
+import { managesDomain, parseCertificateHash, parseProviderIndex, providerOf, ProviderIndexError } from '../../src/pec/provider-index.js';
 import { certInfo, certificatesFromPem } from '../../src/signature/x509.js';
 import { repoRoot } from '../e2e/workspace.js';
 
@@ -28,6 +28,8 @@ describe('certificate hashes', () => {
     [`sha1:${'0f'.repeat(20)}`, 'sha1'],
     ['0F'.repeat(20), 'sha1'],
     ['ab'.repeat(32), 'sha256'],
+    [Buffer.alloc(32, 7).toString('base64'), 'sha256'],
+    [`SHA1 ${Buffer.alloc(20, 9).toString('base64')}`, 'sha1'],
   ])('%s is a %s fingerprint', (v, alg) => expect(parseCertificateHash(v)?.algorithm).toBe(alg));
   it.each([`sha1:${'ab'.repeat(32)}`, 'ab'.repeat(10), 'not-a-hash', `sha512:${'ab'.repeat(64)}`])('%s is refused', (v) =>
     expect(parseCertificateHash(v)).toBeNull());
@@ -66,6 +68,13 @@ describe('LDIF (the AgID export, RFC 6109 attributes)', () => {
     expect(ix.providers[1]!.certificates[0]!.sha256).toBe(actalis.sha256);
     // The same certificate is found by its SHA-1 in the first entry.
     expect(providerOf(ix, actalis)?.name).toBe('Gestore Uno');
+  });
+
+  it('reads an ldapsearch export with its trailer; a "*." domain covers the subdomains only', () => {
+    const exported = `${ldif.replace('managedDomains: pec.uno.example', 'managedDomains: *.pec.uno.example')}\r\n# search result\r\nsearch: 2\r\nresult: 0 Success\r\n`;
+    const p = parseProviderIndex(exported, 'agid.ldif').providers[0]!;
+    expect(['casella.pec.uno.example', 'a.b.pec.uno.example', 'pec.uno.example', 'altro.example'].map((d) => managesDomain(p, d))).toEqual([true, true, false, false]);
+    expect(managesDomain(p, 'PEC.COMUNE.EXAMPLE')).toBe(true);
   });
 
   it.each([
