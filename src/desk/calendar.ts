@@ -1,6 +1,9 @@
 /**
- * Service calendar of the help desk: opening hours, Italian national holidays
+ * Service calendars of the help desk: opening hours, Italian national holidays
  * and the take-charge deadlines derived from them.
+ *
+ * A calendar is named (contracts refer to it by name) and gives each weekday a
+ * list of service intervals, so lunch pauses and split shifts are plain data.
  *
  * Pure module: every function depends only on its arguments (no clock reads,
  * no I/O). Instants are `Date`s; wall-clock reasoning happens in `cal.timezone`
@@ -9,9 +12,17 @@
 
 export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
 
+/** One service interval [open, close) of a day, local wall time 'HH:MM' ('24:00' allowed as close). */
+export interface ServiceInterval {
+  open: string;
+  close: string;
+}
+
 export interface CalendarConfig {
+  name: string; // what contracts and config call it, e.g. 'standard'
   timezone: string; // IANA, e.g. 'Europe/Rome'
-  hours: Record<Weekday, { open: string; close: string } | null>; // 'HH:MM' local, null = closed
+  /** Each weekday's intervals, sorted and non-overlapping; an empty list = closed. */
+  hours: Record<Weekday, ServiceInterval[]>;
   extraHolidays: string[]; // 'YYYY-MM-DD' (that year only) or 'MM-DD' (every year)
 }
 
@@ -23,19 +34,37 @@ export interface LocalDate {
   day: number;
 }
 
+export const WEEKDAY_ORDER: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+const weekdays = (f: (d: Weekday) => ServiceInterval[]): Record<Weekday, ServiceInterval[]> =>
+  Object.fromEntries(WEEKDAY_ORDER.map((d) => [d, f(d)])) as Record<Weekday, ServiceInterval[]>;
+
+/** Seed 001: Monday–Friday 08:00–17:00, Saturday 08:00–14:00 (SPEC §2.2, the default calendar). */
 export const DEFAULT_CALENDAR: CalendarConfig = {
+  name: 'standard',
   timezone: 'Europe/Rome',
-  hours: {
-    mon: { open: '08:00', close: '17:00' },
-    tue: { open: '08:00', close: '17:00' },
-    wed: { open: '08:00', close: '17:00' },
-    thu: { open: '08:00', close: '17:00' },
-    fri: { open: '08:00', close: '17:00' },
-    sat: { open: '08:00', close: '14:00' },
-    sun: null,
-  },
+  hours: weekdays((d) =>
+    d === 'sun' ? [] : d === 'sat' ? [{ open: '08:00', close: '14:00' }] : [{ open: '08:00', close: '17:00' }],
+  ),
   extraHolidays: [],
 };
+
+/** The desk's named calendars and which one applies when a contract names none. */
+export interface CalendarSet {
+  calendars: Record<string, CalendarConfig>;
+  defaultCalendar: string;
+}
+
+/**
+ * The calendar an Administration's contract names; null or a name not (or no longer) in
+ * the set falls back to the desk's default, so a stale directory entry never stops a ticket.
+ */
+export function calendarFor(rules: CalendarSet, calendarName: string | null): CalendarConfig {
+  const named = calendarName !== null && Object.hasOwn(rules.calendars, calendarName) ? rules.calendars[calendarName] : undefined;
+  const cal = named ?? rules.calendars[rules.defaultCalendar];
+  if (!cal) throw new Error(`default calendar ${JSON.stringify(rules.defaultCalendar)} is not among the calendars`);
+  return cal;
+}
 
 /** Fixed-date national holidays (MM-DD); Easter Monday is computed. */
 const NATIONAL_HOLIDAYS = new Set([
@@ -182,27 +211,122 @@ export function localToInstant(
 }
 
 // ---------------------------------------------------------------------------
-// Service periods.
+// Service hours as written in config: parsing and validation (pure, so the
+// config loader and the tests share one definition of a valid day).
 
-function parseHHMM(s: string): [number, number] {
-  const m = /^(\d{1,2}):(\d{2})$/.exec(s.trim());
-  if (!m) throw new Error(`invalid time "${s}", expected HH:MM`);
-  const h = Number(m[1]);
-  const min = Number(m[2]);
-  if (h > 24 || min > 59 || (h === 24 && min > 0)) throw new Error(`invalid time "${s}"`);
-  return [h, min];
+/** 'HH:MM' → minutes after midnight, or null when malformed ('24:00' only when `asClose`). */
+function minutesOf(s: string, asClose: boolean): number | null {
+  const m = /^([01]\d|2[0-4]):([0-5]\d)$/.exec(s.trim());
+  if (!m) return null;
+  const v = Number(m[1]) * 60 + Number(m[2]);
+  if (v > 24 * 60 || (v === 24 * 60 && !asClose)) return null;
+  return v;
 }
 
-/** Service period [open, close) of a local day, or null if the desk is closed that day. */
-function servicePeriod(cal: CalendarConfig, d: LocalDate): { open: Date; close: Date } | null {
-  const hours = cal.hours[weekdayOf(d)];
-  if (!hours || isHoliday(cal, d)) return null;
-  const open = localToInstant(cal.timezone, d, ...parseHHMM(hours.open));
-  const close = localToInstant(cal.timezone, d, ...parseHHMM(hours.close));
-  if (close.getTime() <= open.getTime()) {
-    throw new Error(`close ${hours.close} must be after open ${hours.open} (${weekdayOf(d)})`);
+export interface DayHoursProblem {
+  /** Position of the offending interval in the day's list, when one is to blame. */
+  index?: number;
+  message: string;
+}
+
+/**
+ * One weekday's hours as written in config: a list of "HH:MM-HH:MM" strings (an en dash
+ * works too), or the legacy `{ open, close }` object (alone or in the list); `null`, `[]` or
+ * nothing = closed. Intervals must be well-formed, open < close, sorted and non-overlapping
+ * (touching is fine: 13:00-14:00 then 14:00-18:30).
+ */
+export function parseDayHours(value: unknown): { intervals: ServiceInterval[]; problems: DayHoursProblem[] } {
+  if (value === null || value === undefined) return { intervals: [], problems: [] };
+  const items = Array.isArray(value) ? value : [value];
+  const intervals: ServiceInterval[] = [];
+  const problems: DayHoursProblem[] = [];
+  let prevClose = -1;
+  items.forEach((item, i) => {
+    const index = Array.isArray(value) ? i : undefined;
+    const at = (message: string): void => {
+      problems.push(index === undefined ? { message } : { index, message });
+    };
+    let open: string;
+    let close: string;
+    if (typeof item === 'string') {
+      const m = /^\s*(\S+?)\s*[-–]\s*(\S+)\s*$/.exec(item);
+      if (!m) return at(`expected "HH:MM-HH:MM", got ${JSON.stringify(item)}`);
+      [open, close] = [m[1]!, m[2]!];
+    } else if (item && typeof item === 'object' && !Array.isArray(item)) {
+      const o = item as Record<string, unknown>;
+      const extra = Object.keys(o).filter((k) => k !== 'open' && k !== 'close');
+      if (typeof o.open !== 'string' || typeof o.close !== 'string' || extra.length) {
+        return at('expected { open: "HH:MM", close: "HH:MM" }');
+      }
+      [open, close] = [o.open, o.close];
+    } else {
+      return at(`expected "HH:MM-HH:MM", got ${JSON.stringify(item)}`);
+    }
+    const o = minutesOf(open, false);
+    const c = minutesOf(close, true);
+    if (o === null) return at(`invalid opening time ${JSON.stringify(open)}, expected HH:MM`);
+    if (c === null) return at(`invalid closing time ${JSON.stringify(close)}, expected HH:MM`);
+    if (c <= o) return at(`${open}-${close}: closing time must be after opening time`);
+    if (o < prevClose) {
+      const prev = intervals[intervals.length - 1]!;
+      return at(`${open}-${close} overlaps or precedes ${prev.open}-${prev.close}: intervals must be sorted and must not overlap`);
+    }
+    prevClose = c;
+    intervals.push({ open: open.trim(), close: close.trim() });
+  });
+  return { intervals, problems };
+}
+
+/** Consecutive weekdays with the same intervals, in week order (for rendering the hours). */
+export function weeklySchedule(cal: CalendarConfig): Array<{ from: Weekday; to: Weekday; intervals: ServiceInterval[] }> {
+  const key = (iv: ServiceInterval[]) => iv.map((i) => `${i.open}-${i.close}`).join(',');
+  const groups: Array<{ from: Weekday; to: Weekday; intervals: ServiceInterval[] }> = [];
+  let prev: Weekday | null = null;
+  for (const d of WEEKDAY_ORDER) {
+    const iv = cal.hours[d];
+    const last = groups[groups.length - 1];
+    if (iv.length && last && last.to === prev && key(last.intervals) === key(iv)) last.to = d;
+    else if (iv.length) groups.push({ from: d, to: d, intervals: iv });
+    prev = d;
   }
-  return { open, close };
+  return groups;
+}
+
+// ---------------------------------------------------------------------------
+// Service periods.
+
+function parseHHMM(s: string, asClose: boolean): [number, number] {
+  const v = minutesOf(s, asClose);
+  if (v === null) throw new Error(`invalid time "${s}", expected HH:MM`);
+  return [Math.floor(v / 60), v % 60];
+}
+
+/** A service interval of a given day, as instants [open, close). */
+export interface ServicePeriod {
+  open: Date;
+  close: Date;
+}
+
+/**
+ * The service intervals of a local day as instants, in order; [] on closed days and
+ * holidays. An interval swallowed by a spring-forward gap (02:00-03:00 on the switch
+ * night) has no real time and is dropped.
+ */
+export function serviceIntervalsOn(cal: CalendarConfig, localDate: LocalDate): ServicePeriod[] {
+  const intervals = cal.hours[weekdayOf(localDate)];
+  if (!intervals.length || isHoliday(cal, localDate)) return [];
+  const out: ServicePeriod[] = [];
+  for (const iv of intervals) {
+    const open = localToInstant(cal.timezone, localDate, ...parseHHMM(iv.open, false));
+    const close = localToInstant(cal.timezone, localDate, ...parseHHMM(iv.close, true));
+    if (close.getTime() > open.getTime()) out.push({ open, close });
+  }
+  return out;
+}
+
+/** A working day has at least one service interval and is not a holiday (Saturday counts). */
+export function isWorkingDay(cal: CalendarConfig, localDate: LocalDate): boolean {
+  return serviceIntervalsOn(cal, localDate).length > 0;
 }
 
 function localDateOf(cal: CalendarConfig, at: Date): LocalDate {
@@ -210,45 +334,51 @@ function localDateOf(cal: CalendarConfig, at: Date): LocalDate {
   return { year, month, day };
 }
 
-/** Opening hours are [open, close): exactly at closing time the desk is closed. */
+/** Intervals are [open, close): exactly at closing time (or at a pause) the desk is closed. */
 export function isWithinServiceHours(cal: CalendarConfig, at: Date): boolean {
-  const p = servicePeriod(cal, localDateOf(cal, at));
-  return p !== null && at >= p.open && at < p.close;
+  return serviceIntervalsOn(cal, localDateOf(cal, at)).some((p) => at >= p.open && at < p.close);
 }
 
-/** `at` itself if inside service hours, else the start of the next service period. */
-export function nextOpening(cal: CalendarConfig, at: Date): Date {
+/** The service period containing `at`, or else the next one to open. */
+function currentOrNextPeriod(cal: CalendarConfig, at: Date): ServicePeriod {
   let d = localDateOf(cal, at);
   for (let i = 0; i < MAX_SCAN_DAYS; i++, d = addDays(d, 1)) {
-    const p = servicePeriod(cal, d);
-    if (!p || at >= p.close) continue;
-    return at >= p.open ? at : p.open;
+    const p = serviceIntervalsOn(cal, d).find((q) => at < q.close);
+    if (p) return p;
   }
-  throw new Error(`no service period within ${MAX_SCAN_DAYS} days of ${at.toISOString()}`);
+  throw new Error(`calendar ${cal.name}: no service period within ${MAX_SCAN_DAYS} days of ${at.toISOString()}`);
+}
+
+/** `at` itself if inside service hours, else the start of the next service interval. */
+export function nextOpening(cal: CalendarConfig, at: Date): Date {
+  const p = currentOrNextPeriod(cal, at);
+  return at >= p.open ? at : p.open;
 }
 
 /**
  * Adds `hours` of service time to `start`: the clock only runs inside service
- * periods, and a start outside them begins at the next opening. A budget that
- * ends exactly at closing time returns the closing instant (not the next opening).
+ * intervals (so it stops across pauses, closed days, holidays), and a start outside
+ * them begins at the next opening. A budget that ends exactly at a closing time
+ * returns that closing instant (not the next opening).
  */
 export function addBusinessHours(cal: CalendarConfig, start: Date, hours: number): Date {
   if (!Number.isFinite(hours) || hours < 0) throw new RangeError(`invalid hours: ${hours}`);
   let remaining = hours * HOUR_MS;
-  let t = nextOpening(cal, start);
+  let t = start;
   for (;;) {
-    // t is inside a service period: find its close (same local day by construction).
-    const close = servicePeriod(cal, localDateOf(cal, t))!.close;
-    const available = close.getTime() - t.getTime();
+    const p = currentOrNextPeriod(cal, t);
+    if (t < p.open) t = p.open;
+    // Instants, not wall times: a DST switch inside a period is counted in real hours.
+    const available = p.close.getTime() - t.getTime();
     if (remaining <= available) return new Date(t.getTime() + remaining);
     remaining -= available;
-    t = nextOpening(cal, close);
+    t = p.close;
   }
 }
 
 /**
- * Close time of the n-th working day strictly after the local calendar day of
- * `at` (working day = has service hours and is not a holiday; Saturday counts).
+ * Close (end of the last interval) of the n-th working day strictly after the local
+ * calendar day of `at` (working day: see `isWorkingDay`).
  */
 export function closeOfNthWorkingDayAfter(cal: CalendarConfig, at: Date, n: number): Date {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`n must be a positive integer, got ${n}`);
@@ -256,17 +386,17 @@ export function closeOfNthWorkingDayAfter(cal: CalendarConfig, at: Date, n: numb
   let found = 0;
   for (let i = 0; i < MAX_SCAN_DAYS * n; i++) {
     d = addDays(d, 1);
-    const p = servicePeriod(cal, d);
-    if (p && ++found === n) return p.close;
+    const periods = serviceIntervalsOn(cal, d);
+    if (periods.length && ++found === n) return periods[periods.length - 1]!.close;
   }
-  throw new Error(`no ${n}-th working day found after ${at.toISOString()}`);
+  throw new Error(`calendar ${cal.name}: no ${n}-th working day found after ${at.toISOString()}`);
 }
 
 /**
- * Take-charge deadline for a message of the given priority class.
- * Hour classes (P1+/P1/P2) count business hours, or real hours when on call;
- * day classes (P3/P4) end at the close of the n-th following working day;
- * P7 is best effort (null).
+ * Take-charge deadline for a message of the given priority class (SPEC §4).
+ * Hour classes (P1+ 1, P1 2, P2 4) count business hours, or real hours when on call;
+ * day classes end at the close of the n-th working day after the day of receipt
+ * (P3 the 1st, P4 the 5th); P7 is best effort (null).
  */
 export function takeChargeDeadline(
   cal: CalendarConfig,

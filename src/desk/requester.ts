@@ -8,6 +8,8 @@ export interface Requester {
   administrationId: string | null;
   administrationName: string | null;
   supportContract: boolean;
+  /** The service calendar the Administration's contract names (null: the desk's default). */
+  calendar: string | null;
   role: RequesterRole;
   name: string | null;
 }
@@ -24,6 +26,7 @@ export function resolveRequester(facts: SenderFacts, localDay: string): Requeste
     administrationId: null,
     administrationName: null,
     supportContract: false,
+    calendar: null,
     role: 'unknown',
     name: null,
   };
@@ -41,6 +44,7 @@ export function resolveRequester(facts: SenderFacts, localDay: string): Requeste
         administrationId: m.administrationId,
         administrationName: m.administrationName,
         supportContract: m.supportContract,
+        calendar: m.calendar,
         role,
         name: m.name ?? null,
       };

@@ -43,7 +43,14 @@ export const administrationSchema = z
     ipaCode: z.string().optional(),
     domains: z.array(z.string().trim().toLowerCase().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/, 'expected a domain')).default([]),
     pec: z.array(email).default([]),
-    contract: z.object({ support: z.boolean().default(false) }).strict().default({ support: false }),
+    contract: z
+      .object({
+        support: z.boolean().default(false),
+        // The service calendar of this contract (a name from config `calendars`); none = the desk's default.
+        calendar: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected a calendar name').optional(),
+      })
+      .strict()
+      .default({ support: false }),
     referents: z.array(person).default([]),
     delegates: z.array(delegate).default([]),
   })
@@ -61,6 +68,23 @@ export const directoryFileSchema = z
   });
 
 export type Administration = z.infer<typeof administrationSchema>;
+
+/**
+ * Administrations whose contract names a calendar not in `known` (the configured calendars),
+ * one sentence each, keyed like the directory file; empty when all is well. Pure.
+ */
+export function unknownCalendarProblems(admins: Administration[], known: readonly string[]): string[] {
+  const out: string[] = [];
+  admins.forEach((a, i) => {
+    const c = a.contract.calendar;
+    if (c !== undefined && !known.includes(c)) {
+      out.push(
+        `administrations.${i}.contract.calendar: administration ${a.id} names unknown calendar ${JSON.stringify(c)} (known: ${known.join(', ')})`,
+      );
+    }
+  });
+  return out;
+}
 export type DirectoryFile = z.infer<typeof directoryFileSchema>;
 
 /** What the directory says about one sender address. */
@@ -71,6 +95,8 @@ export interface SenderFacts {
     administrationId: string;
     administrationName: string;
     supportContract: boolean;
+    /** The contract's service calendar, or null for the desk's default. */
+    calendar: string | null;
     role: 'technical-referent' | 'referent' | 'delegate' | 'pec' | 'domain-user';
     name?: string;
     validFrom?: string;

@@ -2,7 +2,7 @@
 // overrides file by file). `{{name}}` placeholders; a missing value is an error, never a blank.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CalendarConfig, Weekday } from '../desk/calendar.js';
+import { weeklySchedule, type CalendarConfig, type Weekday } from '../desk/calendar.js';
 
 export class TemplateError extends Error {}
 
@@ -40,21 +40,19 @@ export function formatItalianDateTime(at: Date, timezone: string): string {
 const DAY_NAMES: Record<Weekday, string> = {
   mon: 'lunedì', tue: 'martedì', wed: 'mercoledì', thu: 'giovedì', fri: 'venerdì', sat: 'sabato', sun: 'domenica',
 };
-const ORDER: Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
-/** "dal lunedì al venerdì 08:00–17:00, sabato 08:00–14:00, festivi esclusi". */
+/**
+ * "dal lunedì al giovedì 09:00–13:30 e 15:00–18:00, venerdì 09:00–13:30, festivi esclusi":
+ * consecutive days with the same intervals are grouped (`weeklySchedule`).
+ */
 export function describeServiceHours(cal: CalendarConfig): string {
-  const groups: Array<{ from: Weekday; to: Weekday; span: string }> = [];
-  for (const d of ORDER) {
-    const h = cal.hours[d];
-    if (!h) continue;
-    const span = `${h.open}–${h.close}`;
-    const last = groups[groups.length - 1];
-    if (last && last.span === span && ORDER.indexOf(last.to) === ORDER.indexOf(d) - 1) last.to = d;
-    else groups.push({ from: d, to: d, span });
-  }
-  const parts = groups.map((g) =>
-    g.from === g.to ? `${DAY_NAMES[g.from]} ${g.span}` : `dal ${DAY_NAMES[g.from]} al ${DAY_NAMES[g.to]} ${g.span}`,
-  );
+  const groups = weeklySchedule(cal);
+  if (!groups.length) return 'nessun orario di servizio';
+  const parts = groups.map((g) => {
+    const spans = g.intervals.map((i) => `${i.open}–${i.close}`).join(' e ');
+    if (g.from === g.to) return `${DAY_NAMES[g.from]} ${spans}`;
+    // Every weekday name is masculine except domenica ("al sabato", "alla domenica").
+    return `dal ${DAY_NAMES[g.from]} ${g.to === 'sun' ? 'alla' : 'al'} ${DAY_NAMES[g.to]} ${spans}`;
+  });
   return `${parts.join(', ')}, festivi esclusi`;
 }
