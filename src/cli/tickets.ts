@@ -1,20 +1,147 @@
-// pecdesk tickets list [--status S] [--admin ID] · tickets show REF
+// pecdesk tickets list [--status S] [--admin ID] [--class P] [--breached] [--due-before ISO] · tickets show REF
+// · tickets take|escalate|resolve|close|reopen REF [--note TEXT] [--as OPERATOR] [--now ISO]
 import type { Command } from 'commander';
-import { getTicketByRef, listTickets } from '../store/tickets.js';
+import { queueNotice } from '../daemon/sla-watch.js';
+import { isBreached, REPORT_CLASSES } from '../desk/sla.js';
+import { isTicketStatus, TICKET_STATUSES, transition, TRANSITIONS, type TicketAction } from '../desk/workflow.js';
+import { queueOutgoing } from '../outbox/replies.js';
+import { formatItalianDateTime } from '../outbox/templates.js';
+import type { Desk } from '../runtime/context.js';
+import { getOutbox } from '../store/outbox.js';
+import {
+  addTicketEvent, getTicket, getTicketByRef, latestRequesterMessageId, listTickets, recordTransition, type TicketRow,
+} from '../store/tickets.js';
 import { isJson, withDesk } from './common.js';
-import { localTime, printJson, table, UsageError } from './output.js';
-import { ticketView, ticketWithEvents } from './views.js';
+import { localTime, NegativeOutcome, parseInstant, printJson, table, UsageError } from './output.js';
+import { outboxView, ticketView, ticketWithEvents } from './views.js';
+
+const ACTION_HELP: Record<TicketAction, string> = {
+  take: 'take a ticket in charge (the first take stops the take-charge SLA clock)',
+  escalate: 'escalate to the 2nd level (notifies secondLevel.address when configured)',
+  resolve: 'resolve: the note is the resolution sent to the requester on the ticket\'s channel',
+  close: 'close a resolved ticket',
+  reopen: 'reopen a resolved or closed ticket',
+};
+
+/** Sent as the resolution when the operator gives no note. */
+const DEFAULT_RESOLUTION = 'L\'intervento richiesto è stato completato.';
+
+interface ActionOptions {
+  note?: string;
+  as?: string;
+  now?: string;
+}
+
+/** Who acts: --as, else the login name, else "operator". */
+function operatorName(as: string | undefined): string {
+  if (as !== undefined) {
+    if (!as.trim()) throw new UsageError('--as: expected an operator name');
+    return as.trim();
+  }
+  return process.env.USER?.trim() || 'operator';
+}
+
+function reopenPeriod(days: number): string {
+  return days === 1 ? '1 giorno' : `${days} giorni`;
+}
+
+/** The `resolved` reply to the requester, on the channel the request came from, answering its latest message. */
+function queueResolvedReply(desk: Desk, t: TicketRow, resolution: string, at: string): number {
+  const inReplyTo = latestRequesterMessageId(desk.db, t);
+  // The requester's answer to it comes back to this ticket (and may reopen it): queueOutgoing keeps the thread key.
+  return queueOutgoing(desk, {
+    template: 'resolved',
+    kind: 'reply',
+    // An operator's answer, not an automatic one: it does not count against the per-sender limit.
+    automatic: false,
+    channel: t.channel === 'pec' ? 'pec' : 'email',
+    to: t.requester,
+    ticket: t,
+    answering: { subject: t.subject ?? '', messageId: inReplyTo, references: [] },
+    at,
+    vars: {
+      requesterName: t.requester_name || t.requester,
+      subject: t.subject || '(senza oggetto)',
+      resolution,
+      reopenPeriod: reopenPeriod(desk.cfg.workflow.reopenDays),
+    },
+  }).outboxId;
+}
+
+/**
+ * One operator action in one immediate transaction: the status, its time stamp, the event
+ * (actor, note) and the mail it implies. An illegal transition is refused (exit 1).
+ */
+export function applyTicketAction(desk: Desk, ref: string, action: TicketAction, o: { note: string | null; actor: string; now: Date }) {
+  return desk.db
+    .transaction(() => {
+      const t = getTicketByRef(desk.db, ref);
+      if (!t) throw new UsageError(`no ticket ${ref}`);
+      const tr = transition(t.status, action);
+      if (!tr.ok) throw new NegativeOutcome(`${t.ref}: ${tr.reason}`);
+      const at = o.now.toISOString();
+      const outboxIds: number[] = [];
+      const detail: Record<string, unknown> = { note: o.note };
+      if (action === 'take' && t.taken_at) detail.firstTakenAt = t.taken_at;
+      if (action === 'escalate') {
+        const to = desk.cfg.secondLevel.address;
+        detail.notified = null;
+        if (to) {
+          const outboxId = queueNotice(desk, t, {
+            template: 'escalation', to, at,
+            vars: { actor: o.actor, at: formatItalianDateTime(o.now, desk.cfg.timezone), note: o.note ?? '(nessuna nota)' },
+          });
+          outboxIds.push(outboxId);
+          detail.notified = { outboxId, to };
+        } else {
+          desk.log.info({ ticket: t.ref }, 'escalated without notice: no secondLevel.address configured');
+        }
+      }
+      recordTransition(desk.db, t, { action, to: tr.to, event: tr.event, at, actor: o.actor, detail });
+      if (action === 'resolve') outboxIds.push(queueResolvedReply(desk, t, o.note ?? DEFAULT_RESOLUTION, at));
+      return { from: t.status, to: tr.to, event: tr.event, ticket: getTicket(desk.db, t.id)!, outboxIds };
+    })
+    .immediate();
+}
+
+function parseStatus(s: string | undefined): string | undefined {
+  if (s === undefined) return undefined;
+  if (!isTicketStatus(s)) throw new UsageError(`--status: expected one of ${TICKET_STATUSES.join(', ')}, got ${JSON.stringify(s)}`);
+  return s;
+}
+
+function parseClass(s: string | undefined): string | undefined {
+  if (s === undefined) return undefined;
+  const c = REPORT_CLASSES.find((k) => k === s.toUpperCase());
+  if (!c) throw new UsageError(`--class: expected one of ${REPORT_CLASSES.join(', ')}, got ${JSON.stringify(s)}`);
+  return c;
+}
 
 export function registerTickets(program: Command): void {
   const tickets = program.command('tickets').description('help-desk tickets');
   tickets
     .command('list')
     .description('list tickets')
-    .option('--status <status>', 'only this status (new, in-progress, escalated, resolved, closed)')
+    .option('--status <status>', `only this status (${TICKET_STATUSES.join(', ')})`)
     .option('--admin <id>', 'only this administration')
-    .action(async (o: { status?: string; admin?: string }, cmd: Command) =>
-      withDesk(cmd, (desk) => {
-        const rows = listTickets(desk.db, o).map((t) => ticketView(desk, t));
+    .option('--class <class>', `only this priority class (${REPORT_CLASSES.join(', ')})`)
+    .option('--breached', 'only tickets whose take-charge deadline is breached (taken late, or not taken and past due)')
+    .option('--due-before <iso>', 'only tickets whose take-charge deadline is before this instant')
+    .option('--now <iso>', 'fix the clock (what --breached is judged against)')
+    .action(async (o: { status?: string; admin?: string; class?: string; breached?: boolean; dueBefore?: string; now?: string }, cmd: Command) => {
+      const filter = {
+        status: parseStatus(o.status),
+        admin: o.admin,
+        priority: parseClass(o.class),
+        dueBefore: o.dueBefore !== undefined ? parseInstant(o.dueBefore, '--due-before').toISOString() : undefined,
+      };
+      const now = o.now ? parseInstant(o.now, '--now') : new Date();
+      await withDesk(cmd, (desk) => {
+        let found = listTickets(desk.db, filter);
+        if (o.breached) {
+          found = found.filter((t) => isBreached({ takeChargeDueAt: t.take_charge_due_at, takenAt: t.taken_at, breachedAt: t.breached_at }, now));
+        }
+        const rows = found.map((t) => ticketView(desk, t));
         if (isJson(cmd)) return printJson({ tickets: rows });
         process.stdout.write(
           table(
@@ -23,6 +150,7 @@ export function registerTickets(program: Command): void {
               status: t.status,
               priority: t.priority,
               due: localTime(t.takeChargeDueAt, desk.cfg.timezone),
+              taken: localTime(t.takenAt, desk.cfg.timezone),
               requester: t.requester,
               admin: t.administration ?? '—',
               subject: t.subject ?? '',
@@ -32,14 +160,15 @@ export function registerTickets(program: Command): void {
               { key: 'status', title: 'STATUS' },
               { key: 'priority', title: 'PRIO' },
               { key: 'due', title: 'TAKE CHARGE BY' },
+              { key: 'taken', title: 'TAKEN' },
               { key: 'requester', title: 'REQUESTER', max: 34 },
               { key: 'admin', title: 'ADMINISTRATION', max: 20 },
               { key: 'subject', title: 'SUBJECT', max: 48 },
             ],
           ),
         );
-      }, { syncDirectory: false }),
-    );
+      }, { syncDirectory: false, now });
+    });
   tickets
     .command('show')
     .description('show a ticket and its history')
@@ -53,7 +182,7 @@ export function registerTickets(program: Command): void {
         const tz = desk.cfg.timezone;
         const lines = [
           `${v.ref}  ${v.subject ?? ''}`,
-          `  status ${v.status} · ${v.kind}/${v.category} · priority ${v.priority} · take charge by ${localTime(v.takeChargeDueAt, tz)}`,
+          `  status ${v.status} · ${v.kind}/${v.category} · priority ${v.priority} · take charge by ${localTime(v.takeChargeDueAt, tz)}${v.takenAt ? ` · taken ${localTime(v.takenAt, tz)}` : ''}${v.breachedAt ? ` · SLA breached ${localTime(v.breachedAt, tz)}` : ''}`,
           `  requester ${v.requesterName ? `${v.requesterName} <${v.requester}>` : v.requester} · ${v.administrationName ?? 'no administration'} · sender ${v.senderVerification} · ${v.authorized ? 'authorized' : 'NOT authorized'}`,
           `  received ${localTime(v.receivedAt, tz)} via ${v.channel}`,
           '',
@@ -70,11 +199,33 @@ export function registerTickets(program: Command): void {
         process.stdout.write(lines.join('\n'));
       }, { syncDirectory: false }),
     );
+
+  for (const action of Object.keys(TRANSITIONS) as TicketAction[]) {
+    tickets
+      .command(action)
+      .description(`${ACTION_HELP[action]} (from: ${TRANSITIONS[action].from.join(', ')})`)
+      .argument('<ref>', 'ticket reference, e.g. HD-2026-000123')
+      .option('--note <text>', 'a note kept in the ticket event')
+      .option('--as <operator>', 'who acts (default: $USER, else "operator")')
+      .option('--now <iso>', 'fix the clock (tests and replays)')
+      .action(async (ref: string, o: ActionOptions, cmd: Command) => {
+        const now = o.now ? parseInstant(o.now, '--now') : new Date();
+        const actor = operatorName(o.as);
+        const note = o.note?.trim() ? o.note.trim() : null;
+        await withDesk(cmd, (desk) => {
+          const r = applyTicketAction(desk, ref, action, { note, actor, now });
+          const outbox = r.outboxIds.map((id) => outboxView(desk, getOutbox(desk.db, id)!));
+          if (isJson(cmd)) return printJson({ ticket: ticketView(desk, r.ticket), from: r.from, to: r.to, event: r.event, actor, outbox });
+          const mail = outbox.map((e) => ` · «${e.template}» queued to ${e.to} (outbox #${e.id})`).join('');
+          process.stdout.write(`${r.ticket.ref}: ${r.from} → ${r.to} by ${actor}${mail}\n`);
+        }, { syncDirectory: false, now });
+      });
+  }
 }
 
 function summarize(detail: unknown): string {
   if (!detail || typeof detail !== 'object') return '';
   const d = detail as Record<string, unknown>;
-  for (const k of ['reason', 'template', 'subject', 'priority']) if (typeof d[k] === 'string') return `${k}: ${d[k]}`;
+  for (const k of ['note', 'reason', 'template', 'subject', 'priority']) if (typeof d[k] === 'string') return `${k}: ${d[k]}`;
   return '';
 }

@@ -9,6 +9,7 @@ import { Maildir } from '../mail/maildir.js';
 import { drainOutbox, type DrainReport } from '../outbox/worker.js';
 import type { Desk } from '../runtime/context.js';
 import { unfinishedMessages } from '../store/messages.js';
+import { runSlaCheck, startSlaWatch } from './sla-watch.js';
 
 export interface RunOptions {
   once: boolean;
@@ -111,10 +112,21 @@ export async function runDaemon(desk: Desk, opts: RunOptions): Promise<void> {
     }
   }
   let announcedIdle = false;
+  // The SLA watch: its own schedule while running; with --once, one check per pass (below).
+  const slaWatch = opts.once ? null : startSlaWatch(desk, { clock: opts.clock, onPass: (r) => {
+    if (r.notices) stop.wake(); // send them now rather than after the poll interval
+  } });
   try {
     for (;;) {
       const handled = await pollOnce(desk, opts);
       if (stop.stopped) break;
+      if (opts.once) {
+        try {
+          runSlaCheck(desk, opts.clock());
+        } catch (e) {
+          desk.log.error({ error: (e as Error).message }, 'SLA check failed; retrying on the next pass');
+        }
+      }
       try {
         const report = await drainOutbox(desk, opts.clock());
         if (report.sent.length || report.failed.length) opts.onOutbox?.(report);
@@ -133,6 +145,7 @@ export async function runDaemon(desk: Desk, opts: RunOptions): Promise<void> {
       if (stop.stopped) break;
     }
   } finally {
+    slaWatch?.stop();
     for (const w of watchers) w.close();
   }
 }
