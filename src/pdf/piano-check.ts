@@ -10,6 +10,31 @@ export interface Finding {
   field?: string;
 }
 
+/**
+ * The warnings the formal check itself gives (the signature's and the PDF readers' come with
+ * their own codes). Warnings never reject a Piano. Italian texts: config/templates/problems-it.yaml.
+ */
+export const PIANO_CHECK_WARNINGS = ['amm-pec-differs', 'amm-fiscal-code-differs', 'amm-ipa-code-differs', 'pec-sender-not-in-directory'] as const;
+export type PianoCheckWarning = (typeof PIANO_CHECK_WARNINGS)[number];
+
+/** One Administration as the directory has it. */
+export interface DirectoryAdministration {
+  id: string;
+  name: string;
+  fiscalCode: string | null;
+  ipaCode: string | null;
+  /** Its PEC addresses: its PEC boxes and its referents' PEC boxes. */
+  pec: string[];
+}
+
+/** What the directory says about the Administration a Piano names (looked up by the caller). */
+export interface PianoDirectoryFacts {
+  /** The Administration with the form's `amm_codice_ipa`. */
+  byIpaCode: DirectoryAdministration | null;
+  /** An Administration with the form's `amm_codice_fiscale` (the same one when it has both). */
+  byFiscalCode: DirectoryAdministration | null;
+}
+
 export interface PianoInput {
   /** Field values as read (text as string, checkboxes as boolean). */
   fields: Record<string, string | boolean | null>;
@@ -135,7 +160,42 @@ export function checkPiano(spec: FormSpec, input: PianoInput): PianoCheck {
     add('signer-mismatch', 'firm_codice_fiscale');
   }
   const ammPec = text(f.amm_pec).toLowerCase();
-  if (input.arrival?.pecSender && ammPec && ammPec !== input.arrival.pecSender.toLowerCase()) warnings.push({ code: 'amm-pec-differs', field: 'amm_pec' });
+  if (input.arrival?.pecSender && ammPec && ammPec !== input.arrival.pecSender.toLowerCase()) warnings.push(warning('amm-pec-differs', 'amm_pec'));
 
   return { fields: f, services, passed: problems.length === 0, problems, warnings };
+}
+
+function warning(code: PianoCheckWarning, field?: string): Finding {
+  return field ? { code, field } : { code };
+}
+
+/** The keys a Piano names its Administration by, as the directory keeps them (null when unusable). */
+export function pianoAdministrationKeys(fields: PianoInput['fields']): { ipaCode: string | null; fiscalCode: string | null } {
+  const ipaCode = text(fields.amm_codice_ipa).toLowerCase();
+  const cf = text(fields.amm_codice_fiscale).replace(/\s/g, '').toUpperCase();
+  const valid = isValidNumericFiscalCode(cf) || isValidPersonalFiscalCode(cf);
+  return { ipaCode: ipaCode || null, fiscalCode: valid ? cf : null };
+}
+
+/**
+ * The form's Administration against the directory (warnings only): the IPA code names an
+ * Administration with another fiscal code; the fiscal code is another Administration's than the
+ * IPA code's; the PEC sender is none of the Administration's PEC addresses. A malformed fiscal
+ * code is already a problem of the check and is not compared.
+ */
+export function checkPianoAgainstDirectory(fields: PianoInput['fields'], pecSender: string | null, facts: PianoDirectoryFacts): Finding[] {
+  const out: Finding[] = [];
+  const { ipaCode, fiscalCode } = pianoAdministrationKeys(fields);
+  const { byIpaCode: byIpa, byFiscalCode: byCf } = facts;
+  if (byIpa && fiscalCode && byIpa.fiscalCode && byIpa.fiscalCode !== fiscalCode) out.push(warning('amm-fiscal-code-differs', 'amm_codice_fiscale'));
+  if (byCf && ipaCode) {
+    // Another Administration than the IPA code's, or (IPA code unknown) one with another IPA code.
+    const other = byIpa ? byCf.id !== byIpa.id : byCf.ipaCode !== null && byCf.ipaCode.toLowerCase() !== ipaCode;
+    if (other) out.push(warning('amm-ipa-code-differs', 'amm_codice_ipa'));
+  }
+  const admin = byIpa ?? byCf;
+  if (pecSender && admin && admin.pec.length > 0 && !admin.pec.includes(pecSender.trim().toLowerCase())) {
+    out.push(warning('pec-sender-not-in-directory'));
+  }
+  return out;
 }

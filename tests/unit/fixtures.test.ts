@@ -24,6 +24,7 @@ const GENERATORS: Array<[string, string, string[], number]> = [
   ['PEC: test provider CA, envelopes, receipts', fx('pec', 'generate.mjs'), [fx('pec', 'out')], 25],
   ['signatures: qualified test CA, CAdES, PAdES, attacks, CRL', fx('signatures', 'generate.mjs'), [fx('signatures', 'out')], 40],
   ['Piano forms, signed variants, PEC messages, contract documents', fx('piano', 'generate.mjs'), [fx('piano', 'out')], 40],
+  ['IndicePA dumps: UTF-8 with BOM and Latin-1 with ";"', fx('ipa', 'generate.mjs'), [fx('ipa', 'out')], 3],
 ];
 
 describe('fixture generators regenerate their output byte for byte', () => {

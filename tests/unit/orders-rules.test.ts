@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { canDo, IllegalTransition, nextState } from '../../src/desk/orders.js';
 import { hashPin, verifyPin } from '../../src/desk/pins.js';
 import { loadFormSpec } from '../../src/pdf/form-spec.js';
-import { checkPiano, parseItalianDate, type PianoInput } from '../../src/pdf/piano-check.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import {
+  checkPiano, checkPianoAgainstDirectory, parseItalianDate, PIANO_CHECK_WARNINGS, pianoAdministrationKeys,
+  type DirectoryAdministration, type PianoDirectoryFacts, type PianoInput,
+} from '../../src/pdf/piano-check.js';
+import { repoRoot } from '../e2e/workspace.js';
 
 const spec = loadFormSpec();
 const VALID: Record<string, string | boolean> = {
@@ -64,6 +71,60 @@ describe('formal check of the Piano (SPEC §6)', () => {
     expect(parseItalianDate('29/02/2028')).toBe('2028-02-29');
     expect(parseItalianDate('29/02/2027')).toBeNull();
     expect(parseItalianDate('2026-04-15')).toBeNull();
+  });
+});
+
+describe('formal check of the Piano against the directory (issue 9, warnings only)', () => {
+  const ESEMPIO: DirectoryAdministration = {
+    id: 'comune-esempio', name: 'Comune di Esempio', fiscalCode: '00488410010', ipaCode: 'c_e000', pec: ['protocollo@pec.comune.esempio.it'],
+  };
+  const ABACO: DirectoryAdministration = { id: 'c_a001', name: 'Comune di Àbaco', fiscalCode: '00234567899', ipaCode: 'c_a001', pec: ['protocollo@pec.comune.abaco.it'] };
+  const facts = (byIpaCode: DirectoryAdministration | null, byFiscalCode: DirectoryAdministration | null): PianoDirectoryFacts => ({ byIpaCode, byFiscalCode });
+  const SENDER = 'protocollo@pec.comune.esempio.it';
+  const warn = (fields: Record<string, string | boolean | null>, sender: string | null, f: PianoDirectoryFacts) =>
+    checkPianoAgainstDirectory({ ...VALID, ...fields }, sender, f).map((w) => (w.field ? `${w.code}:${w.field}` : w.code));
+
+  it('nothing to say when the directory agrees, or knows neither code', () => {
+    expect(warn({}, SENDER, facts(ESEMPIO, ESEMPIO))).toEqual([]);
+    expect(warn({}, SENDER, facts(null, null))).toEqual([]);
+    // the sender compared case-insensitively
+    expect(warn({}, 'Protocollo@PEC.comune.esempio.it', facts(ESEMPIO, ESEMPIO))).toEqual([]);
+  });
+  it('the IPA code names an Administration with another fiscal code, which is another Administration\'s', () => {
+    expect(warn({ amm_codice_fiscale: '00234567899' }, SENDER, facts(ESEMPIO, ABACO))).toEqual([
+      'amm-fiscal-code-differs:amm_codice_fiscale', 'amm-ipa-code-differs:amm_codice_ipa',
+    ]);
+    // a fiscal code nobody has: only the first
+    expect(warn({ amm_codice_fiscale: '00345678908' }, SENDER, facts(ESEMPIO, null))).toEqual(['amm-fiscal-code-differs:amm_codice_fiscale']);
+    // the directory has no fiscal code for it: nothing to compare
+    expect(warn({ amm_codice_fiscale: '00345678908' }, SENDER, facts({ ...ESEMPIO, fiscalCode: null }, null))).toEqual([]);
+  });
+  it('an IPA code the directory does not know, with the fiscal code of an Administration that has another IPA code', () => {
+    expect(warn({ amm_codice_ipa: 'c_nuovo', amm_codice_fiscale: '00234567899' }, 'protocollo@pec.comune.abaco.it', facts(null, ABACO))).toEqual([
+      'amm-ipa-code-differs:amm_codice_ipa',
+    ]);
+    // …or one without an IPA code: nothing contradicts the form
+    expect(warn({ amm_codice_ipa: 'c_nuovo', amm_codice_fiscale: '00234567899' }, 'protocollo@pec.comune.abaco.it', facts(null, { ...ABACO, ipaCode: null }))).toEqual([]);
+  });
+  it('the PEC sender is none of the Administration\'s PEC addresses (only when the directory lists some, only by PEC)', () => {
+    expect(warn({}, 'altra@pec.example.it', facts(ESEMPIO, ESEMPIO))).toEqual(['pec-sender-not-in-directory']);
+    // the IPA code unknown: the Administration of the fiscal code is the one compared
+    expect(warn({ amm_codice_ipa: 'ignoto' }, 'altra@pec.example.it', facts(null, ESEMPIO))).toEqual([
+      'amm-ipa-code-differs:amm_codice_ipa', 'pec-sender-not-in-directory',
+    ]);
+    expect(warn({}, 'altra@pec.example.it', facts({ ...ESEMPIO, pec: [] }, null))).toEqual([]);
+    expect(warn({}, null, facts(ESEMPIO, ESEMPIO))).toEqual([]);
+  });
+  it('a malformed fiscal code is the check\'s problem, not compared; the keys are normalised', () => {
+    expect(warn({ amm_codice_fiscale: '00488410011' }, SENDER, facts(ESEMPIO, null))).toEqual([]);
+    expect(pianoAdministrationKeys({ amm_codice_ipa: ' C_E000 ', amm_codice_fiscale: '004 884 10010' })).toEqual({ ipaCode: 'c_e000', fiscalCode: '00488410010' });
+    expect(pianoAdministrationKeys({ amm_codice_ipa: '', amm_codice_fiscale: 'no' })).toEqual({ ipaCode: null, fiscalCode: null });
+  });
+  it('every warning of the check has its Italian sentence; a warning never fails the check', () => {
+    const texts = parseYaml(readFileSync(path.join(repoRoot, 'config', 'templates', 'problems-it.yaml'), 'utf8')) as Record<string, string>;
+    for (const code of PIANO_CHECK_WARNINGS) expect(texts[code], code).toMatch(/\S/);
+    expect(PIANO_CHECK_WARNINGS).toEqual(['amm-pec-differs', 'amm-fiscal-code-differs', 'amm-ipa-code-differs', 'pec-sender-not-in-directory']);
+    expect(checkPiano(spec, input()).passed).toBe(true);
   });
 });
 
