@@ -11,6 +11,7 @@ import { registerOutbox } from './outbox.js';
 import { NegativeOutcome, printJson, UsageError } from './output.js';
 import { registerPec } from './pec.js';
 import { registerQuarantine } from './quarantine.js';
+import { registerReport } from './report.js';
 import { registerRun } from './run.js';
 import { registerTickets } from './tickets.js';
 import { registerTrust } from './trust.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerIngest(program);
   registerTickets(program);
+  registerReport(program);
   registerOutbox(program);
   registerQuarantine(program);
   registerDirectory(program);

@@ -21,6 +21,7 @@ export function ticketView(desk: Desk, t: TicketRow) {
     requester: t.requester,
     requesterName: t.requester_name,
     authorized: t.authorized === 1,
+    authorizationReason: t.authorization_reason,
     senderVerification: t.sender_verification,
     senderVerificationNote: t.sender_verification_note,
     senderVerificationProblems: JSON.parse(t.sender_verification_problems) as string[],
@@ -29,6 +30,15 @@ export function ticketView(desk: Desk, t: TicketRow) {
     receivedAt: t.received_at,
     takeChargeDueAt: t.take_charge_due_at,
     onCall: t.on_call === 1,
+    // Operator workflow and SLA (issue 9).
+    takenAt: t.taken_at,
+    escalatedAt: t.escalated_at,
+    resolvedAt: t.resolved_at,
+    closedAt: t.closed_at,
+    reopenedAt: t.reopened_at,
+    breachedAt: t.breached_at,
+    slaNotifiedAt: t.sla_notified_at,
+    remindedAt: t.reminded_at,
   };
 }
 

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
+import { validate as validateCron } from 'node-cron';
+import { parseDayHours, WEEKDAY_ORDER, type ServiceInterval, type Weekday } from '../desk/calendar.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -13,8 +15,35 @@ export class ConfigError extends Error {
   }
 }
 
-const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM');
-const dayHours = z.union([z.null(), z.object({ open: hhmm, close: hhmm }).strict()]);
+// One weekday: ["08:00-13:00", "14:00-18:30"], the legacy { open, close }, or null/[] = closed.
+const dayHours = z
+  .unknown()
+  .transform((v, ctx) => {
+    const r = parseDayHours(v);
+    for (const p of r.problems) ctx.addIssue({ code: 'custom', message: p.message, path: p.index === undefined ? [] : [p.index] });
+    return r.intervals;
+  })
+  .optional();
+// A week: a weekday left out is closed; a week with no interval at all is a mistake.
+const weekHours = z
+  .object({ mon: dayHours, tue: dayHours, wed: dayHours, thu: dayHours, fri: dayHours, sat: dayHours, sun: dayHours })
+  .strict()
+  .transform((w) => Object.fromEntries(WEEKDAY_ORDER.map((d) => [d, w[d] ?? []])) as Record<Weekday, ServiceInterval[]>)
+  .refine((w) => WEEKDAY_ORDER.some((d) => w[d].length > 0), { message: 'no service hours on any day' });
+const holidays = z.array(z.string().regex(/^(\d{4}-)?\d{2}-\d{2}$/, 'expected YYYY-MM-DD or MM-DD'));
+const calendarName = /^[a-z0-9][a-z0-9._-]*$/;
+/** `calendars`: name → { hours, extraHolidays } (inline in the config or the whole of a calendars file). */
+const calendarsSchema = z
+  .record(z.string(), z.object({ hours: weekHours, extraHolidays: holidays.default([]) }).strict())
+  .superRefine((m, ctx) => {
+    for (const name of Object.keys(m)) {
+      if (!calendarName.test(name)) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'expected a lower-case calendar name (letters, digits, . _ -)' });
+      }
+    }
+    if (!Object.keys(m).length) ctx.addIssue({ code: 'custom', message: 'at least one calendar is required' });
+  });
+export type CalendarDefinition = z.infer<typeof calendarsSchema>[string];
 const address = z.string().regex(/^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$/, 'expected an e-mail address');
 
 const smtpSchema = z
@@ -74,25 +103,37 @@ export const configSchema = z
       .strict(),
     calendar: z
       .object({
-        hours: z
-          .object({
-            mon: dayHours, tue: dayHours, wed: dayHours, thu: dayHours,
-            fri: dayHours, sat: dayHours, sun: dayHours,
-          })
-          .strict()
-          .optional(),
-        extraHolidays: z
-          .array(z.string().regex(/^(\d{4}-)?\d{2}-\d{2}$/, 'expected YYYY-MM-DD or MM-DD'))
-          .default([]),
+        // The desk's calendar: for administrations whose contract names none.
+        default: z.string().min(1).default('standard'),
+        // Legacy: when given, the default calendar's hours.
+        hours: weekHours.optional(),
+        // Closures of the desk: added to every calendar.
+        extraHolidays: holidays.default([]),
       })
       .strict()
-      .default({ extraHolidays: [] }),
+      .default({ default: 'standard', extraHolidays: [] }),
+    // Named service calendars: a YAML file (default: the shipped config/calendars.yaml) or inline.
+    calendars: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
+    // The priority rule table (default: the shipped config/priority.yaml); `default` overrides its default class.
     priority: z
-      .object({ default: z.enum(['P1+', 'P1', 'P2', 'P3', 'P4', 'P7']).default('P4') })
+      .object({ rules: z.string().min(1).optional(), default: z.enum(['P1+', 'P1', 'P2', 'P3', 'P4', 'P7']).optional() })
       .strict()
-      .default({ default: 'P4' }),
+      .default({}),
+    // The change-request category table (default: the shipped config/categories.yaml).
+    categories: z.object({ rules: z.string().min(1).optional() }).strict().default({}),
     onCall: z.object({ address: address.optional() }).strict().default({}),
     secondLevel: z.object({ address: address.optional() }).strict().default({}),
+    // Operator workflow: a requester's reply within reopenDays of the resolution reopens the ticket.
+    workflow: z.object({ reopenDays: z.number().min(0).default(10) }).strict().default({ reopenDays: 10 }),
+    // Take-charge SLA watch (daemon): when it runs, how early it reminds, and whom (default: secondLevel.address).
+    sla: z
+      .object({
+        checkCron: z.string().refine((e) => validateCron(e), 'expected a cron expression, e.g. "* * * * *"').default('* * * * *'),
+        reminderMinutes: z.number().int().min(0).default(30),
+        reminderAddress: address.optional(),
+      })
+      .strict()
+      .default({ checkCron: '* * * * *', reminderMinutes: 30 }),
     limits: z
       .object({
         maxMessageBytes: z.number().int().positive().default(50 * 1024 * 1024),
@@ -113,7 +154,9 @@ export const configSchema = z
   })
   .strict();
 
-export type Config = z.infer<typeof configSchema> & {
+export type Config = Omit<z.infer<typeof configSchema>, 'calendars'> & {
+  /** Every named calendar, resolved: `calendar.hours` and `calendar.extraHolidays` applied. */
+  calendars: Record<string, CalendarDefinition>;
   /** The file this configuration came from (for messages). */
   source: string;
   /** Where the shipped config/ folder lives (templates, default rules). */
@@ -234,7 +277,42 @@ export function loadConfig(file?: string): Config {
   } catch {
     throw new ConfigError(`${source}: timezone: unknown time zone ${JSON.stringify(cfg.timezone)}`);
   }
-  return { ...cfg, source, configRoot: path.join(projectRoot, 'config') };
+  const calendars = resolveCalendars(cfg, source);
+  return { ...cfg, calendars, source, configRoot: path.join(projectRoot, 'config') };
+}
+
+/**
+ * The named calendars (from `calendars`: a file or an inline mapping), with the legacy
+ * `calendar.hours` as the default calendar's hours and `calendar.extraHolidays` (the desk's
+ * closures) added to every calendar; `calendar.default` must name one of them.
+ */
+function resolveCalendars(cfg: z.infer<typeof configSchema>, source: string): Record<string, CalendarDefinition> {
+  const given = cfg.calendars ?? path.join(projectRoot, 'config', 'calendars.yaml');
+  const [where, raw] =
+    typeof given === 'string'
+      ? [given, readYamlFile(given, (m) => new ConfigError(`${m} (config ${source}: calendars)`))]
+      : [source, given];
+  const parsed = calendarsSchema.safeParse(raw);
+  if (!parsed.success) {
+    // Issues inside a calendars file are named by their key in that file, inline ones under `calendars`.
+    const prefix = typeof given === 'string' ? [] : ['calendars'];
+    throw new ConfigError(
+      parsed.error.issues
+        .map((i) => `${where}: ${[...prefix, ...i.path.map(String)].join('.') || '(root)'}: ${i.message}`)
+        .join('\n'),
+    );
+  }
+  const calendars = parsed.data;
+  const name = cfg.calendar.default;
+  if (!Object.hasOwn(calendars, name)) {
+    throw new ConfigError(
+      `${source}: calendar.default: unknown calendar ${JSON.stringify(name)} (known: ${Object.keys(calendars).join(', ')})`,
+    );
+  }
+  if (cfg.calendar.hours) calendars[name] = { ...calendars[name]!, hours: cfg.calendar.hours };
+  return Object.fromEntries(
+    Object.entries(calendars).map(([n, c]) => [n, { ...c, extraHolidays: [...c.extraHolidays, ...cfg.calendar.extraHolidays] }]),
+  );
 }
 
 /** Every address that belongs to the desk itself. */

@@ -24,3 +24,15 @@ export function verifyPin(pin: string, stored: string): boolean {
   const actual = scryptSync(pin, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p) });
   return timingSafeEqual(actual, expected);
 }
+
+/** "PIN: 123456", "pin 1035", "PIN=5035": the codes written in a message body. */
+const PIN_IN_TEXT = /\bPIN\b[^\S\r\n]*(?:[:=.-]|n\.?|numero)?[^\S\r\n]*(\d{4,10})\b/gi;
+
+export function pinsInText(text: string): string[] {
+  return [...new Set([...text.matchAll(PIN_IN_TEXT)].map((m) => m[1]!))];
+}
+
+/** The text with every PIN replaced, so that no PIN is stored or logged in clear. */
+export function redactPins(text: string): string {
+  return text.replace(PIN_IN_TEXT, (m, pin: string) => m.slice(0, m.length - pin.length) + '*'.repeat(pin.length));
+}

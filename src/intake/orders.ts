@@ -5,21 +5,21 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { MailboxName } from '../config/load.js';
 import { canDo, nextState, type OrderAction, type OrderState } from '../desk/orders.js';
-import { formatOrderRef, formatTicketRef, replySubject } from '../desk/refs.js';
-import { localDay, takeChargeDeadline, toLocal } from '../desk/calendar.js';
+import { formatOrderRef, formatTicketRef } from '../desk/refs.js';
+import { calendarFor, localDay, takeChargeDeadline, toLocal } from '../desk/calendar.js';
+import { administrationCalendar } from '../store/directory.js';
 import type { ParsedAttachment } from '../mail/parse.js';
 import { threadKey } from '../mail/parse.js';
 import { loadFormSpec, type FormSpec } from '../pdf/form-spec.js';
-import type { Finding } from '../pdf/piano-check.js';
+import { checkPianoAgainstDirectory, pianoAdministrationKeys, type Finding } from '../pdf/piano-check.js';
 import { extractPiano, type ExtractResult } from '../pdf/piano.js';
-import { renderTemplate } from '../outbox/templates.js';
-import { deskMessageId, type Desk } from '../runtime/context.js';
+import type { Desk } from '../runtime/context.js';
 import { loadTrustStore } from '../signature/trust.js';
 import { verifyDocument, type VerifyReport } from '../signature/verify.js';
 import { nextNumber } from '../store/counters.js';
-import { insertOutbox } from '../store/outbox.js';
+import { pianoDirectoryFacts } from '../store/directory-ipa.js';
+import { queueOutgoing } from '../outbox/replies.js';
 import {
   addOrderDocument, addOrderEvent, getOrderByRef, insertOrder, orderDocuments, rejectedOrderFor, updateOrder, type OrderRow,
 } from '../store/orders.js';
@@ -89,6 +89,8 @@ export async function examineDocuments(desk: Desk, ex: Examined, now: Date): Pro
   for (const a of candidates) {
     const r = await extractPiano(a.filename ?? 'allegato', a.content, { trust, at, arrival, today: localDay(desk.cfg.timezone, now), spec });
     if (isPianoForm(spec, r, `${a.filename ?? ''} ${content.subject}`)) {
+      // The form's IPA code, fiscal code and PEC sender against the directory: warnings only.
+      r.warnings.push(...checkPianoAgainstDirectory(r.fields, arrival.pecSender, pianoDirectoryFacts(desk.db, pianoAdministrationKeys(r.fields))));
       return { piano: { filename: a.filename ?? 'piano.pdf', bytes: a.content, sha256: sha(a.content), extract: r }, contract: null };
     }
   }
@@ -178,32 +180,13 @@ function administrationFor(desk: Desk, ex: Examined, fields: Record<string, unkn
 }
 
 function queueOrderReply(
-  desk: Desk, ex: Examined, row: { mailbox: string }, ticket: TicketRow, orderId: number, template: string, vars: Record<string, string>, at: string,
+  desk: Desk, ex: Examined, _row: { mailbox: string }, ticket: TicketRow, orderId: number, template: string, vars: Record<string, string>, at: string,
 ): { template: string; to: string } {
-  const channel = ex.pec ? 'pec' : 'email';
-  const mailboxName: MailboxName = ex.pec ? 'pec' : (row.mailbox as MailboxName);
-  const mailbox = desk.cfg.mailboxes[mailboxName];
-  const messageId = deskMessageId(desk, mailbox.address);
   const to = ex.sender!;
-  const body = renderTemplate(template, desk.templateDirs, { deskName: desk.cfg.desk.name, ref: ticket.ref, ...vars });
-  const outboxId = insertOutbox(desk.db, {
-    ticket_id: ticket.id,
-    order_id: orderId,
-    template,
-    channel,
-    mailbox: mailboxName,
-    from_addr: mailbox.address,
-    to_addr: to,
-    subject: replySubject(ex.content.subject, ticket.ref),
-    body_text: body,
-    message_id: messageId,
-    in_reply_to: ex.content.messageId,
-    refs: [...ex.content.references, ...(ex.content.messageId ? [ex.content.messageId] : [])].join(' ') || null,
-    created_at: at,
-    headers: { 'Auto-Submitted': 'auto-replied', ...(channel === 'pec' ? { 'X-TipoRicevuta': 'completa' } : {}) },
+  queueOutgoing(desk, {
+    template, vars, to, kind: 'reply', channel: ex.pec ? 'pec' : 'email', ticket, orderId, at,
+    answering: { subject: ex.content.subject, messageId: ex.content.messageId, references: ex.content.references },
   });
-  addThreadKey(desk.db, threadKey(messageId), ticket.id);
-  addTicketEvent(desk.db, { ticketId: ticket.id, at, type: 'reply-queued', actor: 'system', detail: { template, outboxId, to, messageId } });
   return { template, to };
 }
 
@@ -289,6 +272,7 @@ export function openOrderTicket(desk: Desk, row: { id: number; mailbox: string; 
     requester: ex.sender ?? 'unknown',
     requester_name: ex.senderName,
     authorized: 1,
+    authorization_reason: 'order-formal-check',
     sender_verification: ex.verification,
     sender_verification_note: ex.verificationNote,
     sender_verification_problems: JSON.stringify(ex.verificationProblems),
@@ -296,7 +280,7 @@ export function openOrderTicket(desk: Desk, row: { id: number; mailbox: string; 
     mailbox: row.mailbox,
     subject: ex.content.subject,
     received_at: ex.receivedAt.toISOString(),
-    take_charge_due_at: takeChargeDeadline(desk.rules.calendar, priority, ex.receivedAt)?.toISOString() ?? null,
+    take_charge_due_at: takeChargeDeadline(calendarFor(desk.rules, administrationCalendar(desk.db, administrationId)), priority, ex.receivedAt)?.toISOString() ?? null,
     on_call: 0,
     created_at: at,
   });

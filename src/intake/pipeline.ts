@@ -2,23 +2,29 @@
 // raw store + record → parse → facts → decide (pure) → one transaction → result.
 // Whatever throws after recording quarantines the message; nothing is lost.
 import type { MailboxName } from '../config/load.js';
-import { localDay, nextOpening, toLocal } from '../desk/calendar.js';
+import { calendarFor, localDay, nextOpening, toLocal } from '../desk/calendar.js';
 import { decide, type Decision, type MessageFacts, type MessageKind, type ThreadCandidate } from '../desk/decide.js';
-import { formatTicketRef, replySubject, ticketRefsInSubject } from '../desk/refs.js';
+import { formatTicketRef, ticketRefsInSubject } from '../desk/refs.js';
 import { resolveRequester } from '../desk/requester.js';
 import type { SenderVerification } from '../desk/types.js';
 import { verificationProblemsItalian } from '../desk/verification.js';
+import { shouldReopenOnReply, transition } from '../desk/workflow.js';
+import { AUTHORIZATION_REASON_TEXT, delegationOutOfPeriod, WHO_MAY_ASK } from '../desk/authorization.js';
+import type { Category } from '../desk/category.js';
+import { pinsInText, redactPins, verifyPin } from '../desk/pins.js';
+import { activePins } from '../store/orders.js';
 import { bounceDiagnostic, bouncedMessageIds, isAutoReply, isBounce, neverReplyReason } from '../mail/auto-detect.js';
 import { header, MessageRejected, parseMessage, threadKey, type ParsedMessage } from '../mail/parse.js';
-import { describeServiceHours, formatItalianDateTime, renderTemplate } from '../outbox/templates.js';
-import { channelOf, deskMessageId, type Desk } from '../runtime/context.js';
+import { queueOutgoing } from '../outbox/replies.js';
+import { describeServiceHours, formatItalianDateTime } from '../outbox/templates.js';
+import { channelOf, type Desk } from '../runtime/context.js';
 import { nextNumber } from '../store/counters.js';
 import { senderFacts } from '../store/directory.js';
 import {
   findBySourceUid, findOriginal, findUnfinishedBySha, finishMessage, getMessage, insertMessage, type MessageRow,
 } from '../store/messages.js';
 import {
-  automaticRepliesSince, findOutboxByMessageId, findOutboxByPecIdentificativo, insertOutbox, recipients, setPecIdentificativo, setRecipientState,
+  automaticRepliesSince, findOutboxByMessageId, findOutboxByPecIdentificativo, recipients, setPecIdentificativo, setRecipientState,
   type OutboxRow,
 } from '../store/outbox.js';
 import { insertPecNotice } from '../store/pec-notices.js';
@@ -30,7 +36,7 @@ import type { PecEnvelope } from '../pec/envelope.js';
 import { mergeState, receiptUpdates, type DeliveryState } from '../pec/receipts.js';
 import { openQuarantineFor, quarantineMessage, releaseQuarantine } from '../store/quarantine.js';
 import {
-  addThreadKey, addTicketEvent, getTicket, getTicketByRef, insertTicket, ticketIdsForThreadKeys, type TicketRow,
+  addThreadKey, addTicketEvent, getTicket, getTicketByRef, insertTicket, recordTransition, ticketIdsForThreadKeys, type TicketRow,
 } from '../store/tickets.js';
 import type { IngestResult, TicketSummary } from './result.js';
 
@@ -153,6 +159,7 @@ function summary(t: TicketRow): TicketSummary {
     priority: t.priority,
     takeChargeDueAt: t.take_charge_due_at,
     authorized: t.authorized === 1,
+    authorizationReason: t.authorization_reason,
     onCall: t.on_call === 1,
   };
 }
@@ -234,7 +241,9 @@ function handleExamined(desk: Desk, row: MessageRow, ex: Examined, docs: OrderDo
       return outcome(channelClass, r.ticket, { order: r.order, reply: r.reply });
     })();
   }
-  const requester = resolveRequester(senderFacts(desk.db, sender), localDay(desk.cfg.timezone, receivedAt));
+  const directoryFacts = senderFacts(desk.db, sender);
+  const day = localDay(desk.cfg.timezone, receivedAt);
+  const requester = resolveRequester(directoryFacts, day);
   const facts: MessageFacts = {
     channel: channelOf(row.mailbox as MailboxName),
     subject: content.subject,
@@ -243,6 +252,8 @@ function handleExamined(desk: Desk, row: MessageRow, ex: Examined, docs: OrderDo
     sender: requester,
     verification,
     pecEnvelope: ex.pec?.kind === 'posta-certificata',
+    delegationOutOfPeriod: delegationOutOfPeriod(directoryFacts, day, requester),
+    pin: kind === 'email' ? pinRole(desk, requester.administrationId, content.text) : null,
     receivedAt,
     neverReply: neverReplyReason(content, desk.deskAddresses, sender),
     threadCandidates: kind === 'bounce' ? [] : threadCandidates(desk, content),
@@ -290,14 +301,27 @@ function applyDecision(
     messageId: parsed.messageId, subject: parsed.subject, mailbox: row.mailbox, sha256: row.sha256, file: row.file,
     receivedAt: facts.receivedAt.toISOString(), verification: facts.verification, verificationNote: ex.verificationNote,
     ...(ex.pec ? { pec: pecEvidence(ex.pec) } : {}),
-    // The request as the operator reads it (decoded); the raw bytes stay in the raw store.
-    text: parsed.text.length > MAX_EVENT_TEXT ? `${parsed.text.slice(0, MAX_EVENT_TEXT)}\n[…]` : parsed.text,
+    // The request as the operator reads it (decoded, PINs masked); the raw bytes stay in the raw store.
+    text: redactPins(parsed.text.length > MAX_EVENT_TEXT ? `${parsed.text.slice(0, MAX_EVENT_TEXT)}\n[…]` : parsed.text),
     attachments: parsed.attachments.map((x) => ({ filename: x.filename, contentType: x.contentType, size: x.size, sha256: x.sha256 })),
   };
   const a = decision.action;
   if (a.type === 'none') return outcome(classification, undefined);
   if (a.type === 'append') {
-    addTicketEvent(desk.db, { ticketId: a.ticketId, at: nowIso, type: a.eventType, actor: facts.sender.address, detail: evidence, messageRowId: row.id });
+    // Authorization is decided for every message, never inherited from the thread.
+    const authorization = { kind: a.kind, category: a.category, authorized: a.authorized, authorizationReason: a.reason };
+    addTicketEvent(desk.db, { ticketId: a.ticketId, at: nowIso, type: a.eventType, actor: facts.sender.address, detail: { ...evidence, authorization }, messageRowId: row.id });
+    // A customer's reply soon after the resolution means it is not solved: the ticket reopens.
+    const t = getTicket(desk.db, a.ticketId)!;
+    if (a.eventType === 'follow-up' && shouldReopenOnReply(t.status, t.resolved_at, facts.receivedAt, desk.cfg.workflow.reopenDays)) {
+      const tr = transition(t.status, 'reopen');
+      if (tr.ok) {
+        recordTransition(desk.db, t, {
+          action: 'reopen', to: tr.to, event: tr.event, at: nowIso, actor: facts.sender.address,
+          detail: { reason: 'customer-reply', withinDays: desk.cfg.workflow.reopenDays }, messageRowId: row.id,
+        });
+      }
+    }
     for (const k of threadKeysOf(ex)) addThreadKey(desk.db, k, a.ticketId);
     return outcome(classification, getTicket(desk.db, a.ticketId));
   }
@@ -314,6 +338,7 @@ function applyDecision(
     requester: facts.sender.address,
     requester_name: parsed.from?.name || facts.sender.name,
     authorized: a.authorized ? 1 : 0,
+    authorization_reason: a.reason,
     sender_verification: facts.verification,
     sender_verification_note: ex.verificationNote,
     sender_verification_problems: JSON.stringify(ex.verificationProblems),
@@ -334,49 +359,46 @@ function applyDecision(
       reason: 'the sender is not the requester, nor a referent, delegate or verified user of its administration',
     });
   }
-  event('classified', { kind: a.kind, category: a.category, priority: a.priority, reason: a.priorityReason, takeChargeDueAt: a.takeChargeDueAt?.toISOString() ?? null, authorized: a.authorized });
+  event('classified', {
+    kind: a.kind, category: a.category, categoryMatched: a.categoryMatched, priority: a.priority, reason: a.priorityReason,
+    priorityLoweredFrom: a.priorityLoweredFrom, takeChargeDueAt: a.takeChargeDueAt?.toISOString() ?? null,
+    authorized: a.authorized, authorizationReason: a.reason, onCall: a.onCall,
+    // Whether a PIN was given and whose it is; never the PIN itself.
+    pin: facts.pin,
+  });
+  if (decision.notifyOnCall) notifyOnCall(desk, ticketId, ref, facts, a, nowIso, event);
   for (const k of threadKeysOf(ex)) addThreadKey(desk.db, k, ticketId);
 
   let reply: IngestResult['reply'] = null;
   if (decision.reply) {
-    const mailbox = desk.cfg.mailboxes[row.mailbox as MailboxName];
-    const messageId = deskMessageId(desk, mailbox.address);
     const tz = desk.cfg.timezone;
-    const body = renderTemplate(decision.reply.template, desk.templateDirs, {
-      ref,
-      deskName: desk.cfg.desk.name,
-      requesterName: parsed.from?.name || facts.sender.name || facts.sender.address,
-      subject: parsed.subject || '(senza oggetto)',
-      priority: a.priority,
-      deadlineSentence: a.takeChargeDueAt
-        ? `La presa in carico è prevista entro ${formatItalianDateTime(a.takeChargeDueAt, tz)}.`
-        : 'Per questa classe di priorità non è previsto un tempo massimo di presa in carico.',
-      nextOpening: formatItalianDateTime(nextOpening(desk.rules.calendar, facts.receivedAt), tz),
-      serviceHours: describeServiceHours(desk.rules.calendar),
-      verificationProblems: verificationProblemsItalian(ex.verificationProblems),
-    });
-    const outboxId = insertOutbox(desk.db, {
-      ticket_id: ticketId,
+    queueOutgoing(desk, {
       template: decision.reply.template,
+      kind: 'reply',
       channel: facts.channel,
-      mailbox: row.mailbox,
-      from_addr: mailbox.address,
-      to_addr: facts.sender.address,
-      subject: replySubject(parsed.subject, ref),
-      body_text: body,
-      message_id: messageId,
-      in_reply_to: parsed.messageId,
-      refs: [...parsed.references, ...(parsed.messageId ? [parsed.messageId] : [])].join(' ') || null,
-      created_at: nowIso,
-      headers: {
-        'Auto-Submitted': 'auto-replied',
-        'X-Auto-Response-Suppress': 'All',
-        // PEC: ask for the complete delivery receipt (it carries the message back as evidence).
-        ...(facts.channel === 'pec' ? { 'X-TipoRicevuta': 'completa' } : {}),
+      to: facts.sender.address,
+      ticket: { id: ticketId, ref },
+      answering: { subject: parsed.subject, messageId: parsed.messageId, references: parsed.references },
+      at: nowIso,
+      vars: {
+        requesterName: parsed.from?.name || facts.sender.name || facts.sender.address,
+        subject: parsed.subject || '(senza oggetto)',
+        priority: a.priority,
+        deadlineSentence: a.takeChargeDueAt
+          ? `La presa in carico è prevista entro ${formatItalianDateTime(a.takeChargeDueAt, tz)}.`
+          : 'Per questa classe di priorità non è previsto un tempo massimo di presa in carico.',
+        nextOpening: formatItalianDateTime(nextOpening(calendarFor(desk.rules, facts.sender.calendar), facts.receivedAt), tz),
+        serviceHours: describeServiceHours(calendarFor(desk.rules, facts.sender.calendar)),
+        verificationProblems: verificationProblemsItalian(ex.verificationProblems),
+        priorityNote: a.priorityLoweredFrom
+          ? `La classe di priorità ${a.priorityLoweredFrom} è riservata alle Amministrazioni con contratto di assistenza: la richiesta è stata registrata con classe ${a.priority}.\n`
+          : '',
+        onCallSentence: a.onCall ? 'La richiesta, pervenuta fuori orario con un PIN valido, è stata affidata al servizio di reperibilità.\n' : '',
+        categoryLabel: CATEGORY_LABEL[a.category],
+        whoMayAsk: WHO_MAY_ASK[a.category],
+        authorizationReason: AUTHORIZATION_REASON_TEXT[a.reason],
       },
     });
-    addThreadKey(desk.db, threadKey(messageId), ticketId);
-    event('reply-queued', { template: decision.reply.template, outboxId, to: facts.sender.address, messageId });
     reply = { template: decision.reply.template, to: facts.sender.address };
   } else if (decision.replySuppressed) {
     event('reply-suppressed', { reason: decision.replySuppressed });
@@ -484,4 +506,58 @@ function applyReceipt(
 function recordAnomaly(desk: Desk, row: MessageRow, ex: Examined, pec: PecEnvelope, nowIso: string, outcome: () => IngestResult): IngestResult {
   recordNotice(desk, row, ex, pec, nowIso, null, false);
   return outcome();
+}
+
+/** The request's category in the words of a reply. */
+const CATEGORY_LABEL: Record<Category, string> = {
+  support: 'richiesta di assistenza',
+  directory: 'modifica della rubrica o dei dati di una casella',
+  'password-reset': 'reimpostazione della password di una casella',
+  'mailbox-lifecycle': 'creazione, cancellazione o blocco di caselle o liste di distribuzione',
+};
+
+/**
+ * Whose PIN the body carries (seeds 001, 004): checked against the Administration's scrypt
+ * hashes; the PIN itself is never stored nor logged.
+ */
+function pinRole(desk: Desk, administrationId: string | null, text: string): MessageFacts['pin'] {
+  const given = pinsInText(text);
+  if (given.length === 0) return null;
+  const pins = administrationId ? activePins(desk.db, administrationId) : [];
+  for (const pin of given) {
+    const match = pins.find((p) => verifyPin(pin, p.hash));
+    if (match) return match.kind === 'referent' ? 'technical-referent' : 'generic';
+  }
+  return 'invalid';
+}
+
+/** The on-call address is told at once about a request it now owns. */
+function notifyOnCall(
+  desk: Desk, ticketId: number, ref: string, facts: MessageFacts, a: Extract<Decision['action'], { type: 'open' }>, nowIso: string,
+  event: (type: string, detail: unknown, actor?: string) => void,
+): void {
+  const to = desk.cfg.onCall.address;
+  if (!to) {
+    event('on-call-not-notified', { reason: 'onCall.address is not configured' });
+    return;
+  }
+  const tz = desk.cfg.timezone;
+  const { outboxId } = queueOutgoing(desk, {
+    template: 'on-call',
+    kind: 'internal',
+    channel: 'email',
+    to,
+    ticket: { id: ticketId, ref },
+    subject: `[${ref}] ${a.priority} in reperibilità: ${facts.subject || '(senza oggetto)'}`,
+    at: nowIso,
+    vars: {
+      priority: a.priority,
+      administration: facts.sender.administrationName ?? facts.sender.administrationId ?? '—',
+      requester: facts.sender.address,
+      subject: facts.subject || '(senza oggetto)',
+      receivedAt: formatItalianDateTime(facts.receivedAt, tz),
+      deadline: a.takeChargeDueAt ? formatItalianDateTime(a.takeChargeDueAt, tz) : '—',
+    },
+  });
+  event('on-call-notified', { outboxId, to });
 }

@@ -9,6 +9,8 @@ export interface TicketSummary {
   priority: string;
   takeChargeDueAt: string | null;
   authorized: boolean;
+  /** Why (not) authorized: an AuthorizationReason code (src/desk/authorization.ts). */
+  authorizationReason: string | null;
   onCall: boolean;
 }
 

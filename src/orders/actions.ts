@@ -1,14 +1,16 @@
 // Operator steps of the order workflow (SPEC §2.1): send the Progetto, countersign with the
 // Help Desk PINs, activate. Each is one transition with its event, its evidence (file hash)
 // and its PEC to the Administration.
+import { calendarFor } from '../desk/calendar.js';
+import { administrationCalendar } from '../store/directory.js';
 import path from 'node:path';
 import { nextState, type OrderState } from '../desk/orders.js';
 import { generatePin, hashPin } from '../desk/pins.js';
-import { replySubject } from '../desk/refs.js';
 import { threadKey } from '../mail/parse.js';
+import { composeOutgoing } from '../outbox/replies.js';
 import { composeOutboxMessage, deliver } from '../outbox/worker.js';
 import { describeServiceHours, formatItalianDateTime, renderTemplate } from '../outbox/templates.js';
-import { deskMessageId, type Desk } from '../runtime/context.js';
+import type { Desk } from '../runtime/context.js';
 import { getOutbox, insertOutbox, type NewOutboxEntry, type OutboxRow } from '../store/outbox.js';
 import { addOrderDocument, addOrderEvent, getOrderByRef, insertPin, updateOrder, type OrderRow } from '../store/orders.js';
 import { addThreadKey, addTicketEvent, getTicket, type TicketRow } from '../store/tickets.js';
@@ -35,33 +37,23 @@ function render(desk: Desk, o: OrderRow, l: Letter): string {
   return renderTemplate(l.template, desk.templateDirs, { deskName: desk.cfg.desk.name, orderRef: o.ref, administrationName: adminName(desk, o), ...l.vars });
 }
 
-/** The outbox entry of a PEC to the order's Administration (not yet inserted). */
+/** The outbox entry of a PEC to the order's Administration (not yet inserted), with `body`. */
 function letterEntry(desk: Desk, o: OrderRow, l: Letter, at: string, body: string): { ticket: TicketRow | undefined; sha256: string | null; entry: NewOutboxEntry } {
   const ticket = o.ticket_id ? getTicket(desk.db, o.ticket_id) : undefined;
-  const mailbox = desk.cfg.mailboxes.pec;
   const sha256 = l.attachment ? desk.raw.put(l.attachment.bytes) : null;
-  return {
-    ticket,
-    sha256,
-    entry: {
-      ticket_id: ticket?.id ?? null,
-      order_id: o.id,
-      template: l.template,
-      automatic: false,
-      channel: 'pec',
-      mailbox: 'pec',
-      from_addr: mailbox.address,
-      to_addr: o.requester ?? '',
-      subject: `Ordine ${o.ref}${ticket ? ` [${ticket.ref}]` : ''}`,
-      body_text: body,
-      message_id: deskMessageId(desk, mailbox.address),
-      in_reply_to: null,
-      refs: null,
-      created_at: at,
-      headers: { 'X-TipoRicevuta': 'completa' },
-      attachments: l.attachment && sha256 ? [{ filename: l.attachment.filename, contentType: l.attachment.contentType, sha256 }] : [],
-    },
-  };
+  const entry = composeOutgoing(desk, {
+    template: l.template,
+    vars: { orderRef: o.ref, administrationName: adminName(desk, o), ...l.vars },
+    to: o.requester ?? '',
+    channel: 'pec',
+    kind: 'letter',
+    ticket: ticket ?? null,
+    orderId: o.id,
+    subject: `Ordine ${o.ref}${ticket ? ` [${ticket.ref}]` : ''}`,
+    attachments: l.attachment && sha256 ? [{ filename: l.attachment.filename, contentType: l.attachment.contentType, sha256 }] : [],
+    at,
+  });
+  return { ticket, sha256, entry: { ...entry, body_text: body } };
 }
 
 /** Move the order and queue its PEC, in one transaction. */
@@ -103,7 +95,7 @@ export function activate(desk: Desk, ref: string, now: Date): OutboxRow {
       activatedAt: formatItalianDateTime(now, desk.cfg.timezone),
       servicesList: (piano.services ?? []).map((s) => `- ${s.code}: ${s.quantity ?? '?'}`).join('\n'),
       supportAddress: desk.cfg.mailboxes.support.address,
-      serviceHours: describeServiceHours(desk.rules.calendar),
+      serviceHours: describeServiceHours(calendarFor(desk.rules, administrationCalendar(desk.db, o.administration_id))),
     },
   }, now, {});
 }

@@ -2,12 +2,13 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { ConfigError, deskAddresses, type Config, type MailboxName } from '../config/load.js';
+import { loadCategoryRules, loadPriorityRules } from '../config/rules.js';
 import { loadProviderIndex, ProviderIndexError } from '../pec/provider-index.js';
-import { DEFAULT_CALENDAR, type CalendarConfig } from '../desk/calendar.js';
+import type { CalendarConfig } from '../desk/calendar.js';
 import type { DeskRules } from '../desk/decide.js';
 import { parseDirectory, readDirectoryFile } from '../directory/load.js';
 import { databasePath, migrate, openDatabase, type Db } from '../store/db.js';
-import { importAdministrations } from '../store/directory.js';
+import { administrationsWithUnknownCalendar, importAdministrations } from '../store/directory.js';
 import { RawStore } from '../store/raw-store.js';
 import { createLogger, type Logger } from './logger.js';
 
@@ -22,12 +23,22 @@ export interface Desk {
   close(): void;
 }
 
+/** Every named calendar of the config, in the desk's time zone. */
+export function calendarsFromConfig(cfg: Config): Record<string, CalendarConfig> {
+  return Object.fromEntries(
+    Object.entries(cfg.calendars).map(([name, c]) => [
+      name,
+      { name, timezone: cfg.timezone, hours: c.hours, extraHolidays: c.extraHolidays },
+    ]),
+  );
+}
+
+/** The desk's default calendar (`calendar.default`). */
 export function calendarFromConfig(cfg: Config): CalendarConfig {
-  return {
-    timezone: cfg.timezone,
-    hours: cfg.calendar.hours ?? DEFAULT_CALENDAR.hours,
-    extraHolidays: cfg.calendar.extraHolidays,
-  };
+  const cal = calendarsFromConfig(cfg)[cfg.calendar.default];
+  // loadConfig refuses an unknown default; this guards hand-built configs.
+  if (!cal) throw new ConfigError(`${cfg.source}: calendar.default: unknown calendar ${JSON.stringify(cfg.calendar.default)}`);
+  return cal;
 }
 
 /** A Message-ID for mail the desk sends from `fromAddress` (receipts and replies cite it). */
@@ -51,6 +62,10 @@ export function openDesk(cfg: Config, opts: { log?: Logger; now?: Date; syncDire
       throw e instanceof ProviderIndexError ? new ConfigError(`${cfg.source}: trust.pecProviderIndex: ${e.message}`) : e;
     }
   }
+  // The rule tables are read before anything else is opened: a mistake stops the start.
+  const priority = loadPriorityRules(cfg.priority.rules ?? path.join(cfg.configRoot, 'priority.yaml'), cfg.priority.default);
+  const categories = loadCategoryRules(cfg.categories.rules ?? path.join(cfg.configRoot, 'categories.yaml'));
+  const calendars = calendarsFromConfig(cfg);
   const db = openDatabase(databasePath(cfg.dataDir));
   try {
     const applied = migrate(db, opts.now ?? new Date());
@@ -58,7 +73,16 @@ export function openDesk(cfg: Config, opts: { log?: Logger; now?: Date; syncDire
     if (cfg.directory && opts.syncDirectory !== false) {
       const dir =
         typeof cfg.directory === 'string' ? readDirectoryFile(cfg.directory) : parseDirectory(cfg.directory, `${cfg.source}: directory`);
-      importAdministrations(db, dir.administrations, (opts.now ?? new Date()).toISOString());
+      const source = typeof cfg.directory === 'string' ? cfg.directory : `${cfg.source}: directory`;
+      importAdministrations(db, dir.administrations, (opts.now ?? new Date()).toISOString(), {
+        calendars: Object.keys(calendars),
+        source,
+      });
+    }
+    // Administrations imported under an earlier config may name a calendar since removed:
+    // their tickets fall back to the default calendar (calendarFor), which the operator should know.
+    for (const a of administrationsWithUnknownCalendar(db, Object.keys(calendars))) {
+      log.warn({ administration: a.id, calendar: a.calendar, default: cfg.calendar.default }, 'contract names an unknown calendar: default calendar used');
     }
   } catch (e) {
     db.close();
@@ -72,7 +96,10 @@ export function openDesk(cfg: Config, opts: { log?: Logger; now?: Date; syncDire
     log,
     rules: {
       calendar: calendarFromConfig(cfg),
-      priority: { defaultClass: cfg.priority.default },
+      calendars,
+      defaultCalendar: cfg.calendar.default,
+      priority,
+      categories,
       repliesPerSenderPerHour: cfg.limits.repliesPerSenderPerHour,
     },
     templateDirs,

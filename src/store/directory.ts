@@ -1,16 +1,29 @@
 // Directory tables: import (replace each administration's entries) and sender look-up.
-import type { Administration, SenderFacts } from '../directory/model.js';
+import { DirectoryError } from '../directory/load.js';
+import { unknownCalendarProblems, type Administration, type SenderFacts } from '../directory/model.js';
 import type { Db } from './db.js';
 
-export function importAdministrations(db: Db, admins: Administration[], at: string): void {
+/**
+ * Every import (config sync and `directory import`) passes here, so this is where a contract
+ * naming a calendar the config does not define is refused — before anything is written.
+ */
+export function importAdministrations(
+  db: Db,
+  admins: Administration[],
+  at: string,
+  opts: { calendars: readonly string[]; source?: string },
+): void {
+  const problems = unknownCalendarProblems(admins, opts.calendars);
+  if (problems.length) throw new DirectoryError(problems.map((p) => (opts.source ? `${opts.source}: ${p}` : p)).join('\n'));
   db.transaction(() => {
     for (const a of admins) {
       db.prepare(
-        `INSERT INTO administrations (id, name, fiscal_code, ipa_code, support_contract, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO administrations (id, name, fiscal_code, ipa_code, support_contract, calendar, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, fiscal_code = excluded.fiscal_code,
-           ipa_code = excluded.ipa_code, support_contract = excluded.support_contract, updated_at = excluded.updated_at`,
-      ).run(a.id, a.name, a.fiscalCode ?? null, a.ipaCode ?? null, a.contract.support ? 1 : 0, at);
+           ipa_code = excluded.ipa_code, support_contract = excluded.support_contract, calendar = excluded.calendar,
+           updated_at = excluded.updated_at`,
+      ).run(a.id, a.name, a.fiscalCode ?? null, a.ipaCode ?? null, a.contract.support ? 1 : 0, a.contract.calendar ?? null, at);
       for (const t of ['administration_domains', 'administration_pecs', 'people', 'delegations']) {
         db.prepare(`DELETE FROM ${t} WHERE administration_id = ?`).run(a.id);
       }
@@ -42,6 +55,19 @@ interface AdminRow {
   fiscal_code: string | null;
   ipa_code: string | null;
   support_contract: number;
+  calendar: string | null;
+}
+
+/** The calendar an Administration's contract names (null: the desk's default). */
+export function administrationCalendar(db: Db, administrationId: string | null): string | null {
+  if (!administrationId) return null;
+  return (db.prepare('SELECT calendar FROM administrations WHERE id = ?').pluck().get(administrationId) as string | null | undefined) ?? null;
+}
+
+/** Stored administrations whose contract names a calendar not in `known` (config changed since import). */
+export function administrationsWithUnknownCalendar(db: Db, known: readonly string[]): Array<{ id: string; calendar: string }> {
+  const rows = db.prepare('SELECT id, calendar FROM administrations WHERE calendar IS NOT NULL ORDER BY id').all() as Array<{ id: string; calendar: string }>;
+  return rows.filter((r) => !known.includes(r.calendar));
 }
 
 export function senderFacts(db: Db, address: string): SenderFacts {
@@ -50,7 +76,14 @@ export function senderFacts(db: Db, address: string): SenderFacts {
   const matches: SenderFacts['matches'] = [];
   const push = (id: string, role: SenderFacts['matches'][number]['role'], extra: Partial<SenderFacts['matches'][number]> = {}) => {
     const row = admin(id);
-    matches.push({ administrationId: id, administrationName: row.name, supportContract: row.support_contract === 1, role, ...extra });
+    matches.push({
+      administrationId: id,
+      administrationName: row.name,
+      supportContract: row.support_contract === 1,
+      calendar: row.calendar,
+      role,
+      ...extra,
+    });
   };
   for (const p of db.prepare('SELECT * FROM people WHERE email = ? OR pec = ?').all(a, a) as Array<{ administration_id: string; name: string; role: string }>) {
     push(p.administration_id, p.role === 'technical-referent' ? 'technical-referent' : 'referent', { name: p.name });
@@ -84,7 +117,7 @@ export interface DirectoryDump {
     ipaCode: string | null;
     domains: string[];
     pec: string[];
-    contract: { support: boolean };
+    contract: { support: boolean; calendar?: string };
     referents: Array<{ name: string; email: string | null; pec: string | null; role: string }>;
     delegates: Array<{ name: string; email: string | null; pec: string | null; delegatedBy: string; validFrom: string; validUntil: string }>;
   }>;
@@ -100,7 +133,8 @@ export function dumpDirectory(db: Db): DirectoryDump {
       ipaCode: a.ipa_code,
       domains: db.prepare('SELECT domain FROM administration_domains WHERE administration_id = ? ORDER BY domain').pluck().all(a.id) as string[],
       pec: db.prepare('SELECT address FROM administration_pecs WHERE administration_id = ? ORDER BY address').pluck().all(a.id) as string[],
-      contract: { support: a.support_contract === 1 },
+      // calendar only when set, so a dump can be imported back as a directory file.
+      contract: a.calendar === null ? { support: a.support_contract === 1 } : { support: a.support_contract === 1, calendar: a.calendar },
       referents: db.prepare('SELECT name, email, pec, role FROM people WHERE administration_id = ? ORDER BY id').all(a.id) as DirectoryDump['administrations'][number]['referents'],
       delegates: (db.prepare('SELECT * FROM delegations WHERE administration_id = ? ORDER BY id').all(a.id) as Array<Record<string, string | null>>).map((d) => ({
         name: d.name!, email: d.email ?? null, pec: d.pec ?? null, delegatedBy: d.delegated_by!, validFrom: d.valid_from!, validUntil: d.valid_until!,

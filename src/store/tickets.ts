@@ -1,7 +1,23 @@
 // tickets, ticket_events, thread_keys.
 import type { Db } from './db.js';
+import type { TicketAction, TicketStatus, WorkflowEventType } from '../desk/workflow.js';
 
-export interface TicketRow {
+/** When each workflow step and SLA action happened (migration 0006); never set at insert. */
+export interface TicketWorkflowStamps {
+  /** The first take in charge: the take-charge SLA is judged on it. */
+  taken_at: string | null;
+  escalated_at: string | null;
+  resolved_at: string | null;
+  closed_at: string | null;
+  reopened_at: string | null;
+  /** When the SLA watch found it past its deadline and not taken in charge. */
+  breached_at: string | null;
+  /** When the breach notice was queued; null when none was (no address configured). */
+  sla_notified_at: string | null;
+  reminded_at: string | null;
+}
+
+export interface TicketRow extends TicketWorkflowStamps {
   id: number;
   ref: string;
   kind: string;
@@ -12,6 +28,8 @@ export interface TicketRow {
   requester: string;
   requester_name: string | null;
   authorized: number;
+  /** AuthorizationReason code (src/desk/authorization.ts); null on tickets older than the rules. */
+  authorization_reason: string | null;
   sender_verification: string;
   sender_verification_note: string | null;
   /** JSON array of VerificationProblem codes. */
@@ -36,17 +54,17 @@ export interface TicketEventRow {
   message_id: number | null;
 }
 
-export type NewTicket = Omit<TicketRow, 'id' | 'updated_at'>;
+export type NewTicket = Omit<TicketRow, 'id' | 'updated_at' | keyof TicketWorkflowStamps>;
 
 export function insertTicket(db: Db, t: NewTicket): number {
   return Number(
     db
       .prepare(
         `INSERT INTO tickets (ref, kind, category, status, priority, administration_id, requester, requester_name,
-           authorized, sender_verification, sender_verification_note, sender_verification_problems, channel, mailbox, subject, received_at, take_charge_due_at, on_call,
+           authorized, authorization_reason, sender_verification, sender_verification_note, sender_verification_problems, channel, mailbox, subject, received_at, take_charge_due_at, on_call,
            created_at, updated_at)
          VALUES (@ref, @kind, @category, @status, @priority, @administration_id, @requester, @requester_name,
-           @authorized, @sender_verification, @sender_verification_note, @sender_verification_problems, @channel, @mailbox, @subject, @received_at, @take_charge_due_at, @on_call,
+           @authorized, @authorization_reason, @sender_verification, @sender_verification_note, @sender_verification_problems, @channel, @mailbox, @subject, @received_at, @take_charge_due_at, @on_call,
            @created_at, @created_at)`,
       )
       .run(t).lastInsertRowid,
@@ -76,11 +94,22 @@ export function getTicketByRef(db: Db, ref: string): TicketRow | undefined {
   return db.prepare('SELECT * FROM tickets WHERE ref = ?').get(ref.toUpperCase()) as TicketRow | undefined;
 }
 
-export function listTickets(db: Db, filter: { status?: string; admin?: string }): TicketRow[] {
+export interface TicketFilter {
+  status?: string;
+  admin?: string;
+  /** Priority class, e.g. P2. */
+  priority?: string;
+  /** ISO instant: only tickets whose take-charge deadline is before it. */
+  dueBefore?: string;
+}
+
+export function listTickets(db: Db, filter: TicketFilter): TicketRow[] {
   const where: string[] = [];
   const args: string[] = [];
   if (filter.status) (where.push('status = ?'), args.push(filter.status));
   if (filter.admin) (where.push('administration_id = ?'), args.push(filter.admin));
+  if (filter.priority) (where.push('priority = ?'), args.push(filter.priority));
+  if (filter.dueBefore) (where.push('take_charge_due_at IS NOT NULL AND take_charge_due_at < ?'), args.push(filter.dueBefore));
   return db
     .prepare(`SELECT * FROM tickets ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id`)
     .all(...args) as TicketRow[];
@@ -102,4 +131,75 @@ export function ticketIdsForThreadKeys(db: Db, keys: string[]): number[] {
     if (id !== undefined && !ids.includes(id)) ids.push(id);
   }
   return ids;
+}
+
+// ---------------------------------------------------------------------------
+// Operator workflow and SLA watch (issue 9). Call inside the caller's transaction.
+
+/** The stamp column each workflow action sets (`take` only the first time). */
+const STAMP: Record<TicketAction, keyof TicketWorkflowStamps> = {
+  take: 'taken_at',
+  escalate: 'escalated_at',
+  resolve: 'resolved_at',
+  close: 'closed_at',
+  reopen: 'reopened_at',
+};
+
+export class StaleTicket extends Error {}
+
+/**
+ * Record one workflow transition (already judged legal by src/desk/workflow.ts): the status,
+ * its time stamp and the ticket event `{ from, to, ...detail }`. Refuses (StaleTicket) when the
+ * status is no longer `from`.
+ */
+export function recordTransition(
+  db: Db,
+  t: Pick<TicketRow, 'id' | 'status'>,
+  tr: { action: TicketAction; to: TicketStatus; event: WorkflowEventType; at: string; actor: string; detail?: Record<string, unknown>; messageRowId?: number | null },
+): void {
+  const col = STAMP[tr.action];
+  const set = tr.action === 'take' ? `${col} = COALESCE(${col}, @at)` : `${col} = @at`;
+  const r = db.prepare(`UPDATE tickets SET status = @to, ${set} WHERE id = @id AND status = @from`).run({ to: tr.to, at: tr.at, id: t.id, from: t.status });
+  if (r.changes !== 1) throw new StaleTicket(`ticket ${t.id} is no longer ${t.status}`);
+  addTicketEvent(db, { ticketId: t.id, at: tr.at, type: tr.event, actor: tr.actor, detail: { from: t.status, to: tr.to, ...tr.detail }, messageRowId: tr.messageRowId ?? null });
+}
+
+/** The Message-ID of the requester's latest message on the ticket (what a reply answers), if known. */
+export function latestRequesterMessageId(db: Db, t: Pick<TicketRow, 'id' | 'requester'>): string | null {
+  const v = db
+    .prepare(
+      `SELECT COALESCE(json_extract(e.detail, '$.messageId'), m.message_id) FROM ticket_events e
+         LEFT JOIN messages m ON m.id = e.message_id
+       WHERE e.ticket_id = ? AND e.message_id IS NOT NULL AND e.actor = ? ORDER BY e.id DESC LIMIT 1`,
+    )
+    .pluck()
+    .get(t.id, t.requester) as string | null | undefined;
+  return v ?? null;
+}
+
+/** The SLA watch's work list: not taken in charge, with a deadline, not yet marked breached. */
+export function slaPendingTickets(db: Db): TicketRow[] {
+  return db
+    .prepare('SELECT * FROM tickets WHERE taken_at IS NULL AND take_charge_due_at IS NOT NULL AND breached_at IS NULL ORDER BY take_charge_due_at, id')
+    .all() as TicketRow[];
+}
+
+/** Mark a ticket breached (once); false when it already was. */
+export function markBreached(db: Db, id: number, at: string, notifiedAt: string | null): boolean {
+  return db.prepare('UPDATE tickets SET breached_at = ?, sla_notified_at = ? WHERE id = ? AND breached_at IS NULL').run(at, notifiedAt, id).changes === 1;
+}
+
+/** Mark a ticket reminded (once); false when it already was. */
+export function markReminded(db: Db, id: number, at: string): boolean {
+  return db.prepare('UPDATE tickets SET reminded_at = ? WHERE id = ? AND reminded_at IS NULL').run(at, id).changes === 1;
+}
+
+/** Tickets received in [fromIso, toIso), with their Administration's name (the SLA report). */
+export function ticketsReceivedBetween(db: Db, fromIso: string, toIso: string): Array<TicketRow & { administration_name: string | null }> {
+  return db
+    .prepare(
+      `SELECT t.*, a.name AS administration_name FROM tickets t LEFT JOIN administrations a ON a.id = t.administration_id
+       WHERE t.received_at >= ? AND t.received_at < ? ORDER BY t.received_at, t.id`,
+    )
+    .all(fromIso, toIso) as Array<TicketRow & { administration_name: string | null }>;
 }

@@ -31,16 +31,16 @@ describe('ingest of ordinary e-mail', () => {
       messageId: '<demo-001@comune.esempio.it>',
       classification: 'email',
       sender: { address: 'anna.rossi@comune.esempio.it', verification: 'unverified' },
-      ticket: { ref: 'HD-2026-000001', kind: 'support', category: 'support', priority: 'P4', authorized: true, onCall: false },
+      ticket: { ref: 'HD-2026-000001', kind: 'support', category: 'support', priority: 'P3', authorized: true, authorizationReason: 'support-open', onCall: false },
       order: null,
       reply: { template: 'acknowledgement', to: 'anna.rossi@comune.esempio.it' },
     });
-    // P4: close of the 5th working day after Monday 23 Nov → Saturday 28 Nov 14:00 Rome.
-    expect(r.ticket.takeChargeDueAt).toBe('2026-11-28T13:00:00.000Z');
+    // "È un problema urgente" on one mailbox: P3, close of the working day after Monday 23 Nov → Tuesday 24 Nov 17:00 Rome.
+    expect(r.ticket.takeChargeDueAt).toBe('2026-11-24T16:00:00.000Z');
 
     const t = ws.cli(['tickets', 'show', 'HD-2026-000001', '--json']).json;
     expect(t).toMatchObject({
-      ref: 'HD-2026-000001', kind: 'support', status: 'new', priority: 'P4', administration: 'comune-esempio',
+      ref: 'HD-2026-000001', kind: 'support', status: 'new', priority: 'P3', administration: 'comune-esempio',
       requester: 'anna.rossi@comune.esempio.it', authorized: true, receivedAt: '2026-11-23T08:15:02.000Z',
     });
     expect(t.events.map((e: any) => e.type)).toEqual(['received', 'classified', 'reply-queued']);
@@ -133,11 +133,13 @@ describe('ingest of ordinary e-mail', () => {
   it('answers out of service hours with the out-of-hours notice', () => {
     const r = ingestFile(path.join(samples, '04-fuori-orario.eml'));
     expect(r.reply).toEqual({ template: 'out-of-hours', to: 'marco.verdi@unidemo.it' });
-    // Saturday 22:47 → P4 due at the close of the 5th working day after Saturday: Friday 27 Nov 17:00.
-    expect(r.ticket.takeChargeDueAt).toBe('2026-11-27T16:00:00.000Z');
+    // "Servizio di posta irraggiungibile" is P1+, but the university has no support contract:
+    // lowered to P3, due at the close of the working day after Saturday 21 Nov: Monday 23 Nov 17:00.
+    expect(r.ticket).toMatchObject({ priority: 'P3', takeChargeDueAt: '2026-11-23T16:00:00.000Z' });
     const body = ws.query<{ body_text: string }>('SELECT body_text FROM outbox')[0]!.body_text;
     expect(body).toContain('fuori dall\'orario di servizio');
     expect(body).toContain('lunedì 23 novembre 2026, ore 08:00');
+    expect(body).toContain('La classe di priorità P1+ è riservata alle Amministrazioni con contratto di assistenza');
     expect(body).toContain('HD-2026-000001');
   });
 });

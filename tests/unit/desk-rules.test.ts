@@ -1,13 +1,23 @@
 // Pure desk rules: decide, threading, requester roles, references. No I/O.
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadCategoryRules, loadPriorityRules } from '../../src/config/rules.js';
+import { repoRoot } from '../e2e/workspace.js';
 import { DEFAULT_CALENDAR } from '../../src/desk/calendar.js';
 import { decide, type MessageFacts } from '../../src/desk/decide.js';
 import { formatTicketRef, replySubject, ticketRefsInSubject } from '../../src/desk/refs.js';
 import { resolveRequester, type Requester } from '../../src/desk/requester.js';
 import { mayJoinTicket } from '../../src/desk/threading.js';
 
-const rules = { calendar: DEFAULT_CALENDAR, priority: { defaultClass: 'P4' as const }, repliesPerSenderPerHour: 5 };
-const anna: Requester = { address: 'anna@c.it', administrationId: 'c', administrationName: 'C', supportContract: true, role: 'referent', name: 'Anna' };
+const rules = {
+  calendar: DEFAULT_CALENDAR,
+  calendars: { standard: DEFAULT_CALENDAR },
+  defaultCalendar: 'standard',
+  priority: loadPriorityRules(path.join(repoRoot, 'config', 'priority.yaml')),
+  categories: loadCategoryRules(path.join(repoRoot, 'config', 'categories.yaml')),
+  repliesPerSenderPerHour: 5,
+};
+const anna: Requester = { address: 'anna@c.it', administrationId: 'c', administrationName: 'C', supportContract: true, role: 'referent', name: 'Anna', calendar: null };
 const facts = (over: Partial<MessageFacts> = {}): MessageFacts => ({
   channel: 'email',
   subject: 'Problema',
@@ -16,6 +26,8 @@ const facts = (over: Partial<MessageFacts> = {}): MessageFacts => ({
   sender: anna,
   verification: 'unverified',
   pecEnvelope: false,
+  delegationOutOfPeriod: false,
+  pin: null,
   receivedAt: new Date('2026-11-23T09:00:00Z'), // Monday 10:00 Rome
   neverReply: null,
   threadCandidates: [],
