@@ -75,7 +75,7 @@ export type TicketAction =
       /** A ticket the message quoted but whose thread the sender may not join. */
       refusedThread: string | null;
     } & MessageAuthorization)
-  | ({ type: 'append'; ticketId: number; ref: string; eventType: string } & MessageAuthorization)
+  | ({ type: 'append'; ticketId: number; ref: string; eventType: 'follow-up' | 'auto-reply' | 'bounce' } & MessageAuthorization)
   | { type: 'none' };
 
 export type ReplyTemplate = 'acknowledgement' | 'out-of-hours' | 'unverified-sender' | 'refusal';

@@ -8,7 +8,8 @@ import { parse as parseYaml } from 'yaml';
 import { canDo, nextState, type OrderAction, type OrderState } from '../desk/orders.js';
 import { formatOrderRef, formatTicketRef } from '../desk/refs.js';
 import { calendarFor, localDay, takeChargeDeadline, toLocal } from '../desk/calendar.js';
-import { administrationCalendar } from '../store/directory.js';
+import { administrationCalendar, createAdministrationFromPiano, findAdministrationForPiano } from '../store/directory.js';
+import { administrationIdFromIpaCode } from '../directory/ipa.js';
 import type { ParsedAttachment } from '../mail/parse.js';
 import { threadKey } from '../mail/parse.js';
 import { loadFormSpec, type FormSpec } from '../pdf/form-spec.js';
@@ -126,9 +127,9 @@ let problemTexts: Record<string, string> | null = null;
 /** Each finding as a plain-Italian line, with the field's label from the form. */
 export function describeFindings(desk: Desk, findings: Finding[]): string {
   if (!problemTexts) {
-    // Like the templates: a configured templatesDir overrides the shipped file.
-    const file = desk.templateDirs.map((d) => path.join(d, 'problems-it.yaml')).find((f) => existsSync(f));
-    problemTexts = file ? (parseYaml(readFileSync(file, 'utf8')) as Record<string, string>) : {};
+    // Like the templates: a configured templatesDir overrides the shipped texts, one by one.
+    const files = desk.templateDirs.map((d) => path.join(d, 'problems-it.yaml')).filter((f) => existsSync(f)).reverse();
+    problemTexts = Object.assign({}, ...files.map((f) => parseYaml(readFileSync(f, 'utf8')) as Record<string, string>));
   }
   const spec = loadFormSpec();
   const label = (name?: string) => (name ? (spec.fields.find((f) => f.name === name)?.label ?? name) : '');
@@ -156,27 +157,21 @@ export interface IntakeOutcome {
   reply: { template: string; to: string } | null;
 }
 
-function administrationFor(desk: Desk, ex: Examined, fields: Record<string, unknown>): { id: string; name: string } {
+function administrationFor(desk: Desk, ex: Examined, fields: Record<string, unknown>, at: string): { id: string; name: string } {
   const cf = typeof fields.amm_codice_fiscale === 'string' ? fields.amm_codice_fiscale.trim() : '';
-  const byCf = cf ? (desk.db.prepare('SELECT id, name FROM administrations WHERE fiscal_code = ?').get(cf) as { id: string; name: string } | undefined) : undefined;
-  if (byCf) return byCf;
-  const byPec = ex.sender
-    ? (desk.db
-        .prepare('SELECT a.id, a.name FROM administration_pecs p JOIN administrations a ON a.id = p.administration_id WHERE p.address = ?')
-        .get(ex.sender) as { id: string; name: string } | undefined)
-    : undefined;
-  if (byPec) return byPec;
+  const known = findAdministrationForPiano(desk.db, { fiscalCode: cf || null, pecSender: ex.sender });
+  if (known) return known;
   // Unknown: create it from the form, so the order has an Administration to belong to.
   const name = typeof fields.amm_denominazione === 'string' && fields.amm_denominazione.trim() ? fields.amm_denominazione.trim() : (ex.sender ?? 'Amministrazione');
   const ipa = typeof fields.amm_codice_ipa === 'string' ? fields.amm_codice_ipa.trim().toLowerCase() : '';
-  const base = (ipa || name.toLowerCase()).normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[^a-z0-9._-]+/g, '-').replace(/^[-._]+|[-._]+$/g, '') || 'amministrazione';
-  let id = base;
-  for (let i = 2; desk.db.prepare('SELECT 1 FROM administrations WHERE id = ?').get(id); i++) id = `${base}-${i}`;
-  desk.db.prepare('INSERT INTO administrations (id, name, fiscal_code, ipa_code, support_contract, updated_at) VALUES (?, ?, ?, ?, 0, ?)').run(
-    id, name, /^\d{11}$/.test(cf) ? cf : null, ipa || null, new Date().toISOString(),
-  );
-  if (ex.pec && ex.sender) desk.db.prepare('INSERT OR IGNORE INTO administration_pecs (address, administration_id) VALUES (?, ?)').run(ex.sender, id);
-  return { id, name };
+  return createAdministrationFromPiano(desk.db, {
+    baseId: administrationIdFromIpaCode(ipa || name),
+    name,
+    fiscalCode: /^\d{11}$/.test(cf) ? cf : null,
+    ipaCode: ipa || null,
+    pec: ex.pec && ex.sender ? ex.sender : null,
+    at,
+  });
 }
 
 function queueOrderReply(
@@ -198,7 +193,7 @@ function servicesList(desk: Desk, services: Array<{ code: string; quantity: numb
 /** A Piano arrived: open (or resume) its order, record the formal check, answer. In a transaction. */
 export function applyPianoIntake(desk: Desk, row: { id: number; mailbox: string; sha256: string; file: string | null }, ex: Examined, doc: PianoDocument, at: string): IntakeOutcome {
   const r = doc.extract;
-  const admin = administrationFor(desk, ex, r.fields);
+  const admin = administrationFor(desk, ex, r.fields, at);
   keep(desk, doc.bytes);
   let order = rejectedOrderFor(desk.db, admin.id);
   let ticket: TicketRow;

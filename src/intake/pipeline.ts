@@ -8,6 +8,7 @@ import { formatTicketRef, ticketRefsInSubject } from '../desk/refs.js';
 import { resolveRequester } from '../desk/requester.js';
 import type { SenderVerification } from '../desk/types.js';
 import { verificationProblemsItalian } from '../desk/verification.js';
+import type { TicketEventType } from '../desk/events.js';
 import { shouldReopenOnReply, transition } from '../desk/workflow.js';
 import { AUTHORIZATION_REASON_TEXT, delegationOutOfPeriod, WHO_MAY_ASK } from '../desk/authorization.js';
 import type { Category } from '../desk/category.js';
@@ -350,7 +351,7 @@ function applyDecision(
     on_call: a.onCall ? 1 : 0,
     created_at: nowIso,
   });
-  const event = (type: string, detail: unknown, actor = 'system') =>
+  const event = (type: TicketEventType, detail: unknown, actor = 'system') =>
     addTicketEvent(desk.db, { ticketId, at: nowIso, type, actor, detail, messageRowId: row.id });
   event('received', { ...evidence, role: facts.sender.role, administration: facts.sender.administrationId }, facts.sender.address);
   if (a.refusedThread) {
@@ -534,7 +535,7 @@ function pinRole(desk: Desk, administrationId: string | null, text: string): Mes
 /** The on-call address is told at once about a request it now owns. */
 function notifyOnCall(
   desk: Desk, ticketId: number, ref: string, facts: MessageFacts, a: Extract<Decision['action'], { type: 'open' }>, nowIso: string,
-  event: (type: string, detail: unknown, actor?: string) => void,
+  event: (type: TicketEventType, detail: unknown, actor?: string) => void,
 ): void {
   const to = desk.cfg.onCall.address;
   if (!to) {

@@ -2,11 +2,13 @@
 // reported, none stops the others. Pure: the fields read from the form, what the signature
 // verification said, how it arrived, and a clock.
 import { isValidNumericFiscalCode, isValidPersonalFiscalCode } from '../desk/fiscal-code.js';
+import type { ProblemCode, WarningCode } from '../signature/cms.js';
+import type { FindingCode } from './findings.js';
 import type { FormSpec } from './form-spec.js';
 import { serviceFieldName } from './form-spec.js';
 
 export interface Finding {
-  code: string;
+  code: FindingCode;
   field?: string;
 }
 
@@ -41,7 +43,7 @@ export interface PianoInput {
   /** No AcroForm fields at all (a flattened form): manual review. */
   noFormFields: boolean;
   /** Problem/warning codes of the signature verification (SPEC §7), or null when unsigned. */
-  signature: { valid: boolean; problems: string[]; warnings: string[]; signerFiscalCodes: string[] } | null;
+  signature: { valid: boolean; problems: ProblemCode[]; warnings: WarningCode[]; signerFiscalCodes: string[] } | null;
   /** How it arrived: null when the file was given directly (no channel to judge). */
   arrival: { pecCertified: boolean; pecSender: string | null } | null;
   /** Other findings of the readers (appearance mismatch, readers disagreeing). */
@@ -84,7 +86,7 @@ export function parseItalianDate(s: string): string | null {
 export function checkPiano(spec: FormSpec, input: PianoInput): PianoCheck {
   const problems: Finding[] = [];
   const warnings: Finding[] = [...input.readerWarnings];
-  const add = (code: string, field?: string) => problems.push(field ? { code, field } : { code });
+  const add = (code: FindingCode, field?: string) => problems.push(field ? { code, field } : { code });
   const f = input.fields;
 
   if (input.arrival && !input.arrival.pecCertified) add('not-pec');

@@ -142,3 +142,26 @@ export function dumpDirectory(db: Db): DirectoryDump {
     })),
   };
 }
+
+/** The Administration a Piano belongs to: by the form's fiscal code, else by the PEC box it came from. */
+export function findAdministrationForPiano(db: Db, keys: { fiscalCode: string | null; pecSender: string | null }): { id: string; name: string } | null {
+  const byCf = keys.fiscalCode ? (db.prepare('SELECT id, name FROM administrations WHERE fiscal_code = ?').get(keys.fiscalCode) as { id: string; name: string } | undefined) : undefined;
+  if (byCf) return byCf;
+  const byPec = keys.pecSender
+    ? (db.prepare('SELECT a.id, a.name FROM administration_pecs p JOIN administrations a ON a.id = p.administration_id WHERE p.address = ?').get(keys.pecSender) as
+        | { id: string; name: string }
+        | undefined)
+    : undefined;
+  return byPec ?? null;
+}
+
+/** A new Administration from a Piano's fields; the id is `baseId`, or `baseId-2`… when taken. */
+export function createAdministrationFromPiano(
+  db: Db, a: { baseId: string; name: string; fiscalCode: string | null; ipaCode: string | null; pec: string | null; at: string },
+): { id: string; name: string } {
+  let id = a.baseId;
+  for (let i = 2; db.prepare('SELECT 1 FROM administrations WHERE id = ?').get(id); i++) id = `${a.baseId}-${i}`;
+  db.prepare('INSERT INTO administrations (id, name, fiscal_code, ipa_code, support_contract, updated_at) VALUES (?, ?, ?, ?, 0, ?)').run(id, a.name, a.fiscalCode, a.ipaCode, a.at);
+  if (a.pec) db.prepare('INSERT OR IGNORE INTO administration_pecs (address, administration_id) VALUES (?, ?)').run(a.pec, id);
+  return { id, name: a.name };
+}

@@ -1,4 +1,5 @@
 // tickets, ticket_events, thread_keys.
+import type { TicketEventType } from '../desk/events.js';
 import type { Db } from './db.js';
 import type { TicketAction, TicketStatus, WorkflowEventType } from '../desk/workflow.js';
 
@@ -73,7 +74,7 @@ export function insertTicket(db: Db, t: NewTicket): number {
 
 export function addTicketEvent(
   db: Db,
-  e: { ticketId: number; at: string; type: string; actor: string; detail?: unknown; messageRowId?: number | null },
+  e: { ticketId: number; at: string; type: TicketEventType; actor: string; detail?: unknown; messageRowId?: number | null },
 ): void {
   db.prepare('INSERT INTO ticket_events (ticket_id, at, type, actor, detail, message_id) VALUES (?, ?, ?, ?, ?, ?)').run(
     e.ticketId,
