@@ -6,9 +6,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { canDo, nextState, type OrderAction, type OrderState } from '../desk/orders.js';
-import { formatOrderRef, formatTicketRef } from '../desk/refs.js';
+import type { Effect, OrderHandle, Plan, TicketHandle } from '../desk/plan.js';
 import { calendarFor, localDay, takeChargeDeadline, toLocal } from '../desk/calendar.js';
-import { administrationCalendar, createAdministrationFromPiano, findAdministrationForPiano } from '../store/directory.js';
+import type { DeskRules } from '../desk/decide.js';
+import { administrationCalendar, administrationName, findAdministrationForPiano, freeAdministrationId } from '../store/directory.js';
 import { administrationIdFromIpaCode } from '../directory/ipa.js';
 import type { ParsedAttachment } from '../mail/parse.js';
 import { threadKey } from '../mail/parse.js';
@@ -18,14 +19,10 @@ import { extractPiano, type ExtractResult } from '../pdf/piano.js';
 import type { Desk } from '../runtime/context.js';
 import { loadTrustStore } from '../signature/trust.js';
 import { verifyDocument, type VerifyReport } from '../signature/verify.js';
-import { nextNumber } from '../store/counters.js';
 import { pianoDirectoryFacts } from '../store/directory-ipa.js';
-import { queueOutgoing } from '../outbox/replies.js';
-import {
-  addOrderDocument, addOrderEvent, getOrderByRef, insertOrder, orderDocuments, rejectedOrderFor, updateOrder, type OrderRow,
-} from '../store/orders.js';
-import { addThreadKey, addTicketEvent, getTicket, insertTicket, type TicketRow } from '../store/tickets.js';
+import { getOrderByRef, orderDocuments, rejectedOrderFor, type OrderRow } from '../store/orders.js';
 import type { Examined } from './examine.js';
+import { plannedMessage, type MessageRecord } from './plans.js';
 
 export const ORDER_REF = /\bPF-(\d{4})-(\d{4})\b/;
 
@@ -138,151 +135,229 @@ export function describeFindings(desk: Desk, findings: Finding[]): string {
     .join('\n');
 }
 
-/** Write a document's bytes to the raw store (evidence), returning its sha256. */
-function keep(desk: Desk, bytes: Buffer): string {
-  return desk.raw.put(bytes);
+/** Write the documents' bytes to the raw store (evidence) before the transaction refers to them. */
+export function keepDocuments(desk: Desk, docs: OrderDocuments): void {
+  if (docs.piano) desk.raw.put(docs.piano.bytes);
+  if (docs.contract) for (const d of [docs.contract.contract, docs.contract.progetto]) if (d) desk.raw.put(d.bytes);
 }
 
-function transition(desk: Desk, order: OrderRow, action: OrderAction, actor: string, detail: unknown, at: string, messageRowId: number | null): OrderState {
-  const to = nextState(order.state as OrderState, action);
-  updateOrder(desk.db, order.id, { state: to, at });
-  addOrderEvent(desk.db, { orderId: order.id, at, type: action, actor, detail: { from: order.state, to, ...(detail as object) }, messageRowId });
-  order.state = to;
-  return to;
+/** What order plans need from the config: the time zone, the rules, the findings' Italian texts. */
+export interface OrderPlanContext {
+  timezone: string;
+  rules: DeskRules;
+  describeFindings: (findings: Finding[]) => string;
+  servicesList: (services: Array<{ code: string; quantity: number | null }>) => string;
 }
 
-export interface IntakeOutcome {
-  ticket: TicketRow;
-  order: { ref: string; state: string; problems: string[] };
-  reply: { template: string; to: string } | null;
+export function orderPlanContext(desk: Desk): OrderPlanContext {
+  return {
+    timezone: desk.cfg.timezone,
+    rules: desk.rules,
+    describeFindings: (f) => describeFindings(desk, f),
+    servicesList: (s) => servicesList(s),
+  };
 }
 
-function administrationFor(desk: Desk, ex: Examined, fields: Record<string, unknown>, at: string): { id: string; name: string } {
-  const cf = typeof fields.amm_codice_fiscale === 'string' ? fields.amm_codice_fiscale.trim() : '';
-  const known = findAdministrationForPiano(desk.db, { fiscalCode: cf || null, pecSender: ex.sender });
-  if (known) return known;
-  // Unknown: create it from the form, so the order has an Administration to belong to.
-  const name = typeof fields.amm_denominazione === 'string' && fields.amm_denominazione.trim() ? fields.amm_denominazione.trim() : (ex.sender ?? 'Amministrazione');
-  const ipa = typeof fields.amm_codice_ipa === 'string' ? fields.amm_codice_ipa.trim().toLowerCase() : '';
-  return createAdministrationFromPiano(desk.db, {
-    baseId: administrationIdFromIpaCode(ipa || name),
-    name,
-    fiscalCode: /^\d{11}$/.test(cf) ? cf : null,
-    ipaCode: ipa || null,
-    pec: ex.pec && ex.sender ? ex.sender : null,
-    at,
-  });
-}
-
-function queueOrderReply(
-  desk: Desk, ex: Examined, _row: { mailbox: string }, ticket: TicketRow, orderId: number, template: string, vars: Record<string, string>, at: string,
-): { template: string; to: string } {
-  const to = ex.sender!;
-  queueOutgoing(desk, {
-    template, vars, to, kind: 'reply', channel: ex.pec ? 'pec' : 'email', ticket, orderId, at,
-    answering: { subject: ex.content.subject, messageId: ex.content.messageId, references: ex.content.references },
-  });
-  return { template, to };
-}
-
-function servicesList(desk: Desk, services: Array<{ code: string; quantity: number | null }>): string {
+function servicesList(services: Array<{ code: string; quantity: number | null }>): string {
   const spec = loadFormSpec();
   return services.map((s) => `- ${spec.services.find((x) => x.code === s.code)?.label ?? s.code}: ${s.quantity ?? '?'}`).join('\n');
 }
 
-/** A Piano arrived: open (or resume) its order, record the formal check, answer. In a transaction. */
-export function applyPianoIntake(desk: Desk, row: { id: number; mailbox: string; sha256: string; file: string | null }, ex: Examined, doc: PianoDocument, at: string): IntakeOutcome {
-  const r = doc.extract;
-  const admin = administrationFor(desk, ex, r.fields, at);
-  keep(desk, doc.bytes);
-  let order = rejectedOrderFor(desk.db, admin.id);
-  let ticket: TicketRow;
-  if (order) {
-    ticket = getTicket(desk.db, order.ticket_id!)!;
-    transition(desk, order, 'piano-resent', ex.sender ?? 'unknown', { filename: doc.filename, sha256: doc.sha256 }, at, row.id);
-    addTicketEvent(desk.db, { ticketId: ticket.id, at, type: 'piano-resent', actor: ex.sender ?? 'unknown', detail: { order: order.ref }, messageRowId: row.id });
-    updateOrder(desk.db, order.id, { piano: r, problems: r.problems, at });
-  } else {
-    ticket = openOrderTicket(desk, row, ex, at, admin.id);
-    const year = toLocal(desk.cfg.timezone, new Date(at)).year;
-    const ref = formatOrderRef(year, nextNumber(desk.db, 'PF', year));
-    const id = insertOrder(desk.db, { ref, state: 'piano-received', administrationId: admin.id, ticketId: ticket.id, piano: r, requester: ex.sender ?? '', problems: r.problems, messageRowId: row.id, at });
-    order = { id, ref, state: 'piano-received' } as OrderRow;
-    addOrderEvent(desk.db, { orderId: id, at, type: 'piano-received', actor: ex.sender ?? 'unknown', detail: { filename: doc.filename, sha256: doc.sha256, verification: ex.verification }, messageRowId: row.id });
-    addTicketEvent(desk.db, { ticketId: ticket.id, at, type: 'order-opened', actor: 'system', detail: { order: ref } });
+/** What a Piano's intake depends on in the database, read before planning. */
+export interface PianoFacts {
+  row: MessageRecord;
+  ex: Examined;
+  doc: PianoDocument;
+  /** The Administration the Piano belongs to; `create` when it is not in the directory yet. */
+  administration: { id: string; name: string; create: null | { fiscalCode: string | null; ipaCode: string | null; pec: string | null } };
+  /** The Administration's rejected order a corrected Piano resumes. */
+  rejected: { id: number; ref: string; state: string; ticketId: number } | null;
+  /** The calendar its contract names (a new ticket's deadline). */
+  calendar: string | null;
+  nowIso: string;
+}
+
+export function pianoFacts(desk: Desk, row: MessageRecord, ex: Examined, doc: PianoDocument, nowIso: string): PianoFacts {
+  const fields = doc.extract.fields;
+  const cf = typeof fields.amm_codice_fiscale === 'string' ? fields.amm_codice_fiscale.trim() : '';
+  const known = findAdministrationForPiano(desk.db, { fiscalCode: cf || null, pecSender: ex.sender });
+  let administration: PianoFacts['administration'];
+  if (known) administration = { ...known, create: null };
+  else {
+    // Unknown: create it from the form, so the order has an Administration to belong to.
+    const name = typeof fields.amm_denominazione === 'string' && fields.amm_denominazione.trim() ? fields.amm_denominazione.trim() : (ex.sender ?? 'Amministrazione');
+    const ipa = typeof fields.amm_codice_ipa === 'string' ? fields.amm_codice_ipa.trim().toLowerCase() : '';
+    administration = {
+      id: freeAdministrationId(desk.db, administrationIdFromIpaCode(ipa || name)),
+      name,
+      create: { fiscalCode: /^\d{11}$/.test(cf) ? cf : null, ipaCode: ipa || null, pec: ex.pec && ex.sender ? ex.sender : null },
+    };
   }
-  addOrderDocument(desk.db, { orderId: order.id, kind: 'piano', filename: doc.filename, sha256: doc.sha256, size: doc.bytes.length, messageRowId: row.id, at });
+  const order = known ? rejectedOrderFor(desk.db, known.id) : undefined;
+  return {
+    row, ex, doc, administration, nowIso,
+    rejected: order ? { id: order.id, ref: order.ref, state: order.state, ticketId: order.ticket_id! } : null,
+    calendar: known ? administrationCalendar(desk.db, known.id) : null,
+  };
+}
+
+/** A Piano arrived: open (or resume) its order, record the formal check, answer. */
+export function planPianoIntake(f: PianoFacts, ctx: OrderPlanContext): Plan {
+  const { ex, doc } = f;
+  const r = doc.extract;
+  const actor = ex.sender ?? 'unknown';
+  const admin = f.administration;
+  const effects: Effect[] = [];
+  let ticket: TicketHandle;
+  let order: OrderHandle;
+  let orderRef: string | null;
+  let state: OrderState;
+  if (f.rejected) {
+    ticket = { id: f.rejected.ticketId };
+    order = { id: f.rejected.id };
+    orderRef = f.rejected.ref;
+    const to = nextState(f.rejected.state as OrderState, 'piano-resent');
+    effects.push({ type: 'order-transition', order, from: f.rejected.state, to, eventType: 'piano-resent', actor, detail: { filename: doc.filename, sha256: doc.sha256 }, fromMessage: true });
+    state = to;
+    effects.push({ type: 'ticket-event', ticket, eventType: 'piano-resent', actor, detail: { order: f.rejected.ref }, fromMessage: true });
+    effects.push({ type: 'order-update', order, piano: r, problems: r.problems });
+  } else {
+    if (admin.create) effects.push({ type: 'create-administration', id: admin.id, name: admin.name, ...admin.create });
+    ticket = { opened: 'ticket' };
+    effects.push(...orderTicketEffects(f, ctx, 'ticket'));
+    order = { opened: 'order' };
+    orderRef = null;
+    effects.push({
+      type: 'open-order', key: 'order', refYear: toLocal(ctx.timezone, new Date(f.nowIso)).year, ticket, administrationId: admin.id, piano: r,
+      requester: ex.sender ?? '', problems: r.problems,
+    });
+    state = 'piano-received';
+    effects.push({ type: 'order-event', order, eventType: 'piano-received', actor, detail: { filename: doc.filename, sha256: doc.sha256, verification: ex.verification }, fromMessage: true });
+    effects.push({ type: 'ticket-event', ticket, eventType: 'order-opened', actor: 'system', detail: {}, orderRef: { field: 'order', order }, fromMessage: false });
+  }
+  effects.push({ type: 'order-document', order, kind: 'piano', filename: doc.filename, sha256: doc.sha256, size: doc.bytes.length });
   const accepted = r.passed;
-  transition(desk, order, accepted ? 'piano-accepted' : 'piano-rejected', 'system', { problems: r.problems, warnings: r.warnings }, at, row.id);
+  const action: OrderAction = accepted ? 'piano-accepted' : 'piano-rejected';
+  const to = nextState(state, action);
+  effects.push({ type: 'order-transition', order, from: state, to, eventType: action, actor: 'system', detail: { problems: r.problems, warnings: r.warnings }, fromMessage: true });
+  state = to;
   const durata = typeof r.fields.durata_mesi === 'string' ? r.fields.durata_mesi : '—';
-  const warningsList = r.warnings.length ? `\nSegnalazioni (non impediscono l'accettazione):\n${describeFindings(desk, r.warnings.filter((w) => w.code !== 'revocation-unknown'))}\n` : '';
-  const reply = queueOrderReply(desk, ex, row, ticket, order.id, accepted ? 'piano-accepted' : 'piano-rejected', {
+  const shownWarnings = r.warnings.filter((w) => w.code !== 'revocation-unknown');
+  const warningsList = shownWarnings.length ? `\nSegnalazioni (non impediscono l'accettazione):\n${ctx.describeFindings(shownWarnings)}\n` : '';
+  const template = accepted ? 'piano-accepted' : 'piano-rejected';
+  effects.push(orderReply(ex, ticket, order, template, {
     administrationName: admin.name,
-    orderRef: order.ref,
-    servicesList: servicesList(desk, r.services),
+    ...(orderRef ? { orderRef } : {}),
+    servicesList: ctx.servicesList(r.services),
     durata,
-    problemsList: describeFindings(desk, r.problems),
+    problemsList: ctx.describeFindings(r.problems),
     warningsList: r.warnings.some((w) => w.code !== 'revocation-unknown') ? warningsList : '',
-  }, at);
-  return { ticket: getTicket(desk.db, ticket.id)!, order: { ref: order.ref, state: order.state, problems: r.problems.map((p) => p.code) }, reply };
+  }));
+  return {
+    message: plannedMessage(ex),
+    effects,
+    result: { classification: ex.pec ? 'pec' : 'email', ticket, order: { order, state, problems: r.problems.map((p) => p.code) }, reply: { template, to: ex.sender! } },
+  };
+}
+
+/** What a contract's intake depends on in the database, read before planning. */
+export interface ContractFacts {
+  ex: Examined;
+  doc: ContractDocument;
+  administrationName: string;
+}
+
+export function contractFacts(desk: Desk, ex: Examined, doc: ContractDocument): ContractFacts {
+  const id = doc.order.administration_id;
+  const admin = id ? administrationName(desk.db, id) : undefined;
+  return { ex, doc, administrationName: admin?.name ?? ex.sender ?? '' };
 }
 
 /** A contract for a known order: accepted (→ contract-received) or answered with its problems. */
-export function applyContractIntake(desk: Desk, row: { id: number; mailbox: string }, ex: Examined, doc: ContractDocument, at: string): IntakeOutcome {
-  const order = doc.order;
-  const ticket = getTicket(desk.db, order.ticket_id!)!;
-  const admin = order.administration_id
-    ? (desk.db.prepare('SELECT id, name FROM administrations WHERE id = ?').get(order.administration_id) as { id: string; name: string })
-    : { id: '', name: ex.sender ?? '' };
-  addTicketEvent(desk.db, { ticketId: ticket.id, at, type: 'contract-received', actor: ex.sender ?? 'unknown', detail: { order: order.ref, problems: doc.problems }, messageRowId: row.id });
+export function planContractIntake(f: ContractFacts, ctx: OrderPlanContext): Plan {
+  const { ex, doc } = f;
+  const o = doc.order;
+  const ticket: TicketHandle = { id: o.ticket_id! };
+  const order: OrderHandle = { id: o.id };
+  const effects: Effect[] = [
+    { type: 'ticket-event', ticket, eventType: 'contract-received', actor: ex.sender ?? 'unknown', detail: { order: o.ref, problems: doc.problems }, fromMessage: true },
+  ];
   for (const d of [doc.contract && { kind: 'contract', ...doc.contract }, doc.progetto && { kind: 'contract-progetto', ...doc.progetto }]) {
-    if (!d) continue;
-    keep(desk, d.bytes);
-    addOrderDocument(desk.db, { orderId: order.id, kind: d.kind, filename: d.filename, sha256: d.sha256, size: d.bytes.length, messageRowId: row.id, at });
+    if (d) effects.push({ type: 'order-document', order, kind: d.kind, filename: d.filename, sha256: d.sha256, size: d.bytes.length });
   }
-  const ok = doc.problems.length === 0 && canDo(order.state as OrderState, 'contract-accepted');
-  transition(desk, order, ok ? 'contract-accepted' : 'contract-rejected', 'system', { problems: doc.problems, contract: doc.contract?.sha256, progetto: doc.progetto?.sha256 }, at, row.id);
+  const ok = doc.problems.length === 0 && canDo(o.state as OrderState, 'contract-accepted');
+  const action: OrderAction = ok ? 'contract-accepted' : 'contract-rejected';
+  const to = nextState(o.state as OrderState, action);
+  effects.push({
+    type: 'order-transition', order, from: o.state, to, eventType: action, actor: 'system',
+    detail: { problems: doc.problems, contract: doc.contract?.sha256, progetto: doc.progetto?.sha256 }, fromMessage: true,
+  });
   const signers = doc.contract?.report.signatures.map((s) => [s.signer.givenName, s.signer.surname].filter(Boolean).join(' ') || s.signer.commonName).join(', ') ?? '';
-  const reply = queueOrderReply(desk, ex, row, ticket, order.id, ok ? 'contract-received' : 'contract-rejected', {
-    administrationName: admin.name,
-    orderRef: order.ref,
+  const template = ok ? 'contract-received' : 'contract-rejected';
+  effects.push(orderReply(ex, ticket, order, template, {
+    administrationName: f.administrationName,
+    orderRef: o.ref,
     signers,
-    problemsList: describeFindings(desk, doc.problems),
-  }, at);
-  return { ticket, order: { ref: order.ref, state: order.state, problems: doc.problems.map((p) => p.code) }, reply };
+    problemsList: ctx.describeFindings(doc.problems),
+  }));
+  return {
+    message: plannedMessage(ex),
+    effects,
+    result: { classification: ex.pec ? 'pec' : 'email', ticket, order: { order, state: to, problems: doc.problems.map((p) => p.code) }, reply: { template, to: ex.sender! } },
+  };
 }
 
-/** The ticket an order's Piano opens (kind order), in the caller's transaction. */
-export function openOrderTicket(desk: Desk, row: { id: number; mailbox: string; sha256: string; file: string | null }, ex: Examined, at: string, administrationId: string): TicketRow {
-  const l = toLocal(desk.cfg.timezone, ex.receivedAt);
-  const ref = formatTicketRef(l.year, nextNumber(desk.db, 'HD', l.year));
-  const priority = desk.rules.priority.defaultClass;
-  const id = insertTicket(desk.db, {
-    ref,
-    kind: 'order',
-    category: 'piano-fabbisogni',
-    status: 'new',
-    priority,
-    administration_id: administrationId,
-    requester: ex.sender ?? 'unknown',
-    requester_name: ex.senderName,
-    authorized: 1,
-    authorization_reason: 'order-formal-check',
-    sender_verification: ex.verification,
-    sender_verification_note: ex.verificationNote,
-    sender_verification_problems: JSON.stringify(ex.verificationProblems),
-    channel: ex.pec ? 'pec' : 'email',
-    mailbox: row.mailbox,
-    subject: ex.content.subject,
-    received_at: ex.receivedAt.toISOString(),
-    take_charge_due_at: takeChargeDeadline(calendarFor(desk.rules, administrationCalendar(desk.db, administrationId)), priority, ex.receivedAt)?.toISOString() ?? null,
-    on_call: 0,
-    created_at: at,
-  });
-  addTicketEvent(desk.db, {
-    ticketId: id, at, type: 'received', actor: ex.sender ?? 'unknown', messageRowId: row.id,
-    detail: { messageId: ex.content.messageId, subject: ex.content.subject, mailbox: row.mailbox, sha256: row.sha256, file: row.file, verification: ex.verification, verificationNote: ex.verificationNote, text: ex.content.text.slice(0, 100_000) },
-  });
-  for (const k of [ex.content.messageId, ex.pec?.daticert?.identificativo].filter((x): x is string => Boolean(x))) addThreadKey(desk.db, threadKey(k), id);
-  return getTicket(desk.db, id)!;
+/** The answer to an order document, on its ticket and order (the order's ref filled in by the store when new). */
+function orderReply(ex: Examined, ticket: TicketHandle, order: OrderHandle, template: string, vars: Record<string, string>): Effect {
+  return {
+    type: 'queue-outgoing',
+    ticket,
+    order,
+    ...(vars.orderRef === undefined ? { orderRefVar: 'orderRef' } : {}),
+    spec: {
+      template, vars, to: ex.sender!, kind: 'reply', channel: ex.pec ? 'pec' : 'email',
+      answering: { subject: ex.content.subject, messageId: ex.content.messageId, references: ex.content.references },
+    },
+  };
+}
+
+/** The ticket an order's Piano opens (kind order): the ticket, its `received` event, its thread keys. */
+function orderTicketEffects(f: PianoFacts, ctx: OrderPlanContext, key: string): Effect[] {
+  const { ex, row } = f;
+  const priority = ctx.rules.priority.defaultClass;
+  const ticket: TicketHandle = { opened: key };
+  return [
+    {
+      type: 'open-ticket',
+      key,
+      refYear: toLocal(ctx.timezone, ex.receivedAt).year,
+      ticket: {
+        kind: 'order',
+        category: 'piano-fabbisogni',
+        status: 'new',
+        priority,
+        administration_id: f.administration.id,
+        requester: ex.sender ?? 'unknown',
+        requester_name: ex.senderName,
+        authorized: 1,
+        authorization_reason: 'order-formal-check',
+        sender_verification: ex.verification,
+        sender_verification_note: ex.verificationNote,
+        sender_verification_problems: JSON.stringify(ex.verificationProblems),
+        channel: ex.pec ? 'pec' : 'email',
+        mailbox: row.mailbox,
+        subject: ex.content.subject,
+        received_at: ex.receivedAt.toISOString(),
+        take_charge_due_at: takeChargeDeadline(calendarFor(ctx.rules, f.calendar), priority, ex.receivedAt)?.toISOString() ?? null,
+        on_call: 0,
+      },
+    },
+    {
+      type: 'ticket-event', ticket, eventType: 'received', actor: ex.sender ?? 'unknown', fromMessage: true,
+      detail: { messageId: ex.content.messageId, subject: ex.content.subject, mailbox: row.mailbox, sha256: row.sha256, file: row.file, verification: ex.verification, verificationNote: ex.verificationNote, text: ex.content.text.slice(0, 100_000) },
+    },
+    ...[ex.content.messageId, ex.pec?.daticert?.identificativo]
+      .filter((x): x is string => Boolean(x))
+      .map((k): Effect => ({ type: 'thread-key', ticket, key: threadKey(k) })),
+  ];
 }

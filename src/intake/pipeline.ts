@@ -2,46 +2,32 @@
 // raw store + record → parse → facts → decide (pure) → one transaction → result.
 // Whatever throws after recording quarantines the message; nothing is lost.
 import type { MailboxName } from '../config/load.js';
-import { calendarFor, localDay, nextOpening, toLocal } from '../desk/calendar.js';
-import { decide, type Decision, type MessageFacts, type MessageKind, type ThreadCandidate } from '../desk/decide.js';
-import { formatTicketRef, ticketRefsInSubject } from '../desk/refs.js';
+import { delegationOutOfPeriod } from '../desk/authorization.js';
+import { localDay } from '../desk/calendar.js';
+import { decide, type MessageFacts, type MessageKind, type ThreadCandidate } from '../desk/decide.js';
+import { pinsInText, verifyPin } from '../desk/pins.js';
+import { ticketRefsInSubject } from '../desk/refs.js';
 import { resolveRequester } from '../desk/requester.js';
-import type { SenderVerification } from '../desk/types.js';
-import { verificationProblemsItalian } from '../desk/verification.js';
-import type { TicketEventType } from '../desk/events.js';
-import { shouldReopenOnReply, transition } from '../desk/workflow.js';
-import { AUTHORIZATION_REASON_TEXT, delegationOutOfPeriod, WHO_MAY_ASK } from '../desk/authorization.js';
-import type { Category } from '../desk/category.js';
-import { pinsInText, redactPins, verifyPin } from '../desk/pins.js';
-import { activePins } from '../store/orders.js';
 import { bounceDiagnostic, bouncedMessageIds, isAutoReply, isBounce, neverReplyReason } from '../mail/auto-detect.js';
-import { header, MessageRejected, parseMessage, threadKey, type ParsedMessage } from '../mail/parse.js';
-import { queueOutgoing } from '../outbox/replies.js';
-import { describeServiceHours, formatItalianDateTime } from '../outbox/templates.js';
-import { channelOf, type Desk } from '../runtime/context.js';
-import { nextNumber } from '../store/counters.js';
-import { senderFacts } from '../store/directory.js';
-import {
-  findBySourceUid, findOriginal, findUnfinishedBySha, finishMessage, getMessage, insertMessage, type MessageRow,
-} from '../store/messages.js';
-import {
-  automaticRepliesSince, findOutboxByMessageId, findOutboxByPecIdentificativo, recipients, setPecIdentificativo, setRecipientState,
-  type OutboxRow,
-} from '../store/outbox.js';
-import { insertPecNotice } from '../store/pec-notices.js';
-import { examine, type Examined } from './examine.js';
-import { canDo, type OrderState } from '../desk/orders.js';
-import { addOrderEvent, getOrder, updateOrder } from '../store/orders.js';
-import { applyContractIntake, applyPianoIntake, examineDocuments, type OrderDocuments } from './orders.js';
+import { MessageRejected, parseMessage, threadKey, type ParsedMessage } from '../mail/parse.js';
 import type { PecEnvelope } from '../pec/envelope.js';
-import { mergeState, receiptUpdates, type DeliveryState } from '../pec/receipts.js';
+import type { DeliveryState } from '../pec/receipts.js';
+import { channelOf, type Desk } from '../runtime/context.js';
+import { applyPlan, replayedResult } from '../store/apply-plan.js';
+import { senderFacts } from '../store/directory.js';
+import { findBySourceUid, findUnfinishedBySha, finishMessage, getMessage, insertMessage, type MessageRow } from '../store/messages.js';
+import { activePins, getOrder } from '../store/orders.js';
+import { automaticRepliesSince, findOutboxByMessageId, findOutboxByPecIdentificativo, recipients, type OutboxRow } from '../store/outbox.js';
 import { openQuarantineFor, quarantineMessage, releaseQuarantine } from '../store/quarantine.js';
+import { getTicket, getTicketByRef, ticketIdsForThreadKeys, type TicketRow } from '../store/tickets.js';
+import { examine, type Examined } from './examine.js';
 import {
-  addThreadKey, addTicketEvent, getTicket, getTicketByRef, insertTicket, recordTransition, ticketIdsForThreadKeys, type TicketRow,
-} from '../store/tickets.js';
-import type { IngestResult, TicketSummary } from './result.js';
-
-const MAX_EVENT_TEXT = 100_000;
+  contractFacts, examineDocuments, keepDocuments, orderPlanContext, pianoFacts, planContractIntake, planPianoIntake, type OrderDocuments,
+} from './orders.js';
+import {
+  planForAnomaly, planForMessage, planForReceipt, plannedMessage, receiptApplies, type BouncedEntry, type PlanContext, type ReceiptFacts,
+} from './plans.js';
+import type { IngestResult } from './result.js';
 
 export interface IncomingMessage {
   bytes: Buffer;
@@ -86,19 +72,7 @@ export async function reprocessStored(desk: Desk, messageRowId: number, now: Dat
 }
 
 function replayed(desk: Desk, row: MessageRow): IngestResult {
-  const before = row.result ? (JSON.parse(row.result) as IngestResult) : null;
-  const ticket = row.ticket_id ? getTicket(desk.db, row.ticket_id) : undefined;
-  return {
-    file: row.file,
-    messageId: row.message_id,
-    classification: 'duplicate',
-    // Results recorded before verificationProblems existed lack it.
-    sender: before?.sender ? { ...before.sender, verificationProblems: before.sender.verificationProblems ?? [] } : { address: row.sender, verification: 'unverified', verificationProblems: [] },
-    ticket: null,
-    order: null,
-    reply: null,
-    duplicateOf: { recordedAt: row.recorded_at, ticketRef: ticket?.ref ?? null },
-  };
+  return replayedResult(desk, row);
 }
 
 async function processRecorded(desk: Desk, row: MessageRow, bytes: Buffer, now: Date, arrivedAt?: Date): Promise<IngestResult> {
@@ -147,22 +121,9 @@ function quarantine(desk: Desk, row: MessageRow, parsed: ParsedMessage | null, e
       result,
     });
     return result;
-  })();
+  }).immediate();
   desk.log.warn({ messageRow: row.id, file: row.file, mailbox: row.mailbox, reason }, 'message quarantined');
   return id;
-}
-
-function summary(t: TicketRow): TicketSummary {
-  return {
-    ref: t.ref,
-    kind: t.kind,
-    category: t.category,
-    priority: t.priority,
-    takeChargeDueAt: t.take_charge_due_at,
-    authorized: t.authorized === 1,
-    authorizationReason: t.authorization_reason,
-    onCall: t.on_call === 1,
-  };
 }
 
 function messageKind(parsed: ParsedMessage): MessageKind {
@@ -184,63 +145,32 @@ function threadCandidates(desk: Desk, parsed: ParsedMessage): ThreadCandidate[] 
   return out;
 }
 
-function handleExamined(desk: Desk, row: MessageRow, ex: Examined, docs: OrderDocuments, now: Date): IngestResult {
-  const { outer, content, sender, verification, receivedAt } = ex;
-  if (!sender) throw new MessageRejected('no-sender', 'no sender address in From');
-  // A certified-or-not PEC envelope is `pec`; everything a person wrote otherwise is `email`.
-  const channelClass: 'pec' | 'email' = ex.pec ? 'pec' : 'email';
-  const outcome = (classification: IngestResult['classification'], ticket: TicketRow | undefined, extra: Partial<IngestResult> = {}) => {
-    const result: IngestResult = {
-      file: row.file,
-      messageId: outer.messageId,
-      classification,
-      sender: { address: sender, verification, verificationProblems: ex.verificationProblems },
-      ticket: ticket ? summary(ticket) : null,
-      order: null,
-      reply: null,
-      ...extra,
-    };
-    // Processed at last (a quarantine retry): its quarantine entry is done with.
-    const open = openQuarantineFor(desk.db, row.id);
-    if (open) releaseQuarantine(desk.db, open.id, now.toISOString());
-    finishMessage(desk.db, row.id, {
-      messageId: outer.messageId,
-      sender,
-      subject: content.subject,
-      receivedAt: receivedAt.toISOString(),
-      status: 'processed',
-      classification,
-      duplicateOf: original?.id ?? null,
-      ticketId: ticket?.id ?? null,
-      result,
-    });
-    return result;
-  };
 
-  // Duplicates are judged on the message as it arrived (for PEC: the envelope).
-  const original = findOriginal(desk.db, row.id, row.sha256, outer.messageId, outer.from?.address ?? sender);
-  if (original) {
-    const t = original.ticket_id ? getTicket(desk.db, original.ticket_id) : undefined;
-    return desk.db.transaction(() =>
-      outcome('duplicate', undefined, { duplicateOf: { recordedAt: original.recorded_at, ticketRef: t?.ref ?? null } }),
-    )();
-  }
+function handleExamined(desk: Desk, row: MessageRow, ex: Examined, docs: OrderDocuments, now: Date): IngestResult {
+  const { content, sender, verification, receivedAt } = ex;
+  if (!sender) throw new MessageRejected('no-sender', 'no sender address in From');
   const nowIso = now.toISOString();
+  const message = plannedMessage(ex);
+
   if (ex.pec && ex.pec.kind !== 'posta-certificata') {
     const pec = ex.pec;
-    return desk.db.transaction(() =>
-      pec.kind === 'receipt'
-        ? applyReceipt(desk, row, ex, pec, nowIso, (t) => outcome('pec-receipt', t))
-        : recordAnomaly(desk, row, ex, pec, nowIso, () => outcome('pec-anomaly', undefined)),
-    )();
+    if (pec.kind !== 'receipt') return applyPlan(desk, row, planForAnomaly(ex, pec), nowIso);
+    const facts = receiptFacts(desk, row, ex, pec);
+    const result = applyPlan(desk, row, planForReceipt(facts), nowIso);
+    if (result.classification !== 'duplicate' && !receiptApplies(facts)) {
+      desk.log.info({ messageRow: row.id, tipo: pec.tipo, correlated: Boolean(facts.entry), certified: pec.certified }, 'PEC receipt kept without changing any delivery state');
+    }
+    return result;
   }
 
   const kind = messageKind(content);
   if (kind === 'email' && (docs.piano || docs.contract)) {
-    return desk.db.transaction((): IngestResult => {
-      const r = docs.piano ? applyPianoIntake(desk, row, ex, docs.piano, nowIso) : applyContractIntake(desk, row, ex, docs.contract!, nowIso);
-      return outcome(channelClass, r.ticket, { order: r.order, reply: r.reply });
-    })();
+    // The documents' bytes are evidence: in the raw store before the transaction refers to them.
+    keepDocuments(desk, docs);
+    const plan = docs.piano
+      ? planPianoIntake(pianoFacts(desk, row, ex, docs.piano, nowIso), orderPlanContext(desk))
+      : planContractIntake(contractFacts(desk, ex, docs.contract!), orderPlanContext(desk));
+    return applyPlan(desk, row, plan, nowIso);
   }
   const directoryFacts = senderFacts(desk.db, sender);
   const day = localDay(desk.cfg.timezone, receivedAt);
@@ -261,261 +191,59 @@ function handleExamined(desk: Desk, row: MessageRow, ex: Examined, docs: OrderDo
     repliesToSenderLastHour: automaticRepliesSince(desk.db, sender, new Date(now.getTime() - 3600_000).toISOString(), now.toISOString()),
   };
   const decision = decide(facts, desk.rules);
-
-  return desk.db.transaction((): IngestResult => {
-    if (kind === 'bounce') return applyBounce(desk, row, content, nowIso, (t) => outcome('bounce', t));
-    return applyDecision(desk, row, ex, facts, decision, nowIso, (c, t, extra) =>
-      outcome(c === 'email' ? channelClass : c, t, extra),
-    );
-  })();
+  const joined = decision.action.type === 'append' ? getTicket(desk.db, decision.action.ticketId) : undefined;
+  const plan = planForMessage(
+    {
+      row, ex, facts, decision, nowIso,
+      target: joined ? { status: joined.status, resolvedAt: joined.resolved_at } : null,
+      bounce: kind === 'bounce' ? bounceFacts(desk, content) : null,
+    },
+    planContext(desk),
+  );
+  return applyPlan(desk, row, plan, nowIso);
 }
 
-/** A bounce of one of our replies marks that recipient failed and tells its ticket. */
-function applyBounce(
-  desk: Desk, row: MessageRow, parsed: ParsedMessage, nowIso: string,
-  outcome: (t: TicketRow | undefined) => IngestResult,
-): IngestResult {
-  const diagnostic = bounceDiagnostic(parsed);
-  let ticket: TicketRow | undefined;
+export function planContext(desk: Desk): PlanContext {
+  return { timezone: desk.cfg.timezone, rules: desk.rules, onCallAddress: desk.cfg.onCall.address ?? null, reopenDays: desk.cfg.workflow.reopenDays };
+}
+
+/** Our outgoing messages a bounce reports (read-only). */
+function bounceFacts(desk: Desk, parsed: ParsedMessage): { entries: BouncedEntry[]; diagnostic: string | null } {
+  const entries: BouncedEntry[] = [];
   for (const id of bouncedMessageIds(parsed)) {
     const entry = findOutboxByMessageId(desk.db, id);
-    if (!entry) continue;
-    setRecipientState(desk.db, entry.id, entry.to_addr, 'failed', nowIso, diagnostic ?? 'bounced');
-    if (entry.ticket_id) {
-      ticket = getTicket(desk.db, entry.ticket_id);
-      addTicketEvent(desk.db, {
-        ticketId: entry.ticket_id, at: nowIso, type: 'reply-bounced', actor: 'system',
-        detail: { outboxId: entry.id, to: entry.to_addr, diagnostic }, messageRowId: row.id,
-      });
-    }
+    if (entry) entries.push({ outboxId: entry.id, to: entry.to_addr, ticketId: entry.ticket_id });
   }
-  return outcome(ticket);
+  return { entries, diagnostic: bounceDiagnostic(parsed) ?? null };
 }
 
-function applyDecision(
-  desk: Desk, row: MessageRow, ex: Examined, facts: MessageFacts, decision: Decision, nowIso: string,
-  outcome: (c: IngestResult['classification'], t: TicketRow | undefined, extra?: Partial<IngestResult>) => IngestResult,
-): IngestResult {
-  const parsed = ex.content;
-  const classification = facts.kind === 'auto-reply' ? 'auto-reply' : 'email';
-  const evidence = {
-    messageId: parsed.messageId, subject: parsed.subject, mailbox: row.mailbox, sha256: row.sha256, file: row.file,
-    receivedAt: facts.receivedAt.toISOString(), verification: facts.verification, verificationNote: ex.verificationNote,
-    ...(ex.pec ? { pec: pecEvidence(ex.pec) } : {}),
-    // The request as the operator reads it (decoded, PINs masked); the raw bytes stay in the raw store.
-    text: redactPins(parsed.text.length > MAX_EVENT_TEXT ? `${parsed.text.slice(0, MAX_EVENT_TEXT)}\n[…]` : parsed.text),
-    attachments: parsed.attachments.map((x) => ({ filename: x.filename, contentType: x.contentType, size: x.size, sha256: x.sha256 })),
-  };
-  const a = decision.action;
-  if (a.type === 'none') return outcome(classification, undefined);
-  if (a.type === 'append') {
-    // Authorization is decided for every message, never inherited from the thread.
-    const authorization = { kind: a.kind, category: a.category, authorized: a.authorized, authorizationReason: a.reason };
-    addTicketEvent(desk.db, { ticketId: a.ticketId, at: nowIso, type: a.eventType, actor: facts.sender.address, detail: { ...evidence, authorization }, messageRowId: row.id });
-    // A customer's reply soon after the resolution means it is not solved: the ticket reopens.
-    const t = getTicket(desk.db, a.ticketId)!;
-    if (a.eventType === 'follow-up' && shouldReopenOnReply(t.status, t.resolved_at, facts.receivedAt, desk.cfg.workflow.reopenDays)) {
-      const tr = transition(t.status, 'reopen');
-      if (tr.ok) {
-        recordTransition(desk.db, t, {
-          action: 'reopen', to: tr.to, event: tr.event, at: nowIso, actor: facts.sender.address,
-          detail: { reason: 'customer-reply', withinDays: desk.cfg.workflow.reopenDays }, messageRowId: row.id,
-        });
-      }
-    }
-    for (const k of threadKeysOf(ex)) addThreadKey(desk.db, k, a.ticketId);
-    return outcome(classification, getTicket(desk.db, a.ticketId));
-  }
-
-  const local = toLocal(desk.cfg.timezone, facts.receivedAt);
-  const ref = formatTicketRef(local.year, nextNumber(desk.db, 'HD', local.year));
-  const ticketId = insertTicket(desk.db, {
-    ref,
-    kind: a.kind,
-    category: a.category,
-    status: 'new',
-    priority: a.priority,
-    administration_id: facts.sender.administrationId,
-    requester: facts.sender.address,
-    requester_name: parsed.from?.name || facts.sender.name,
-    authorized: a.authorized ? 1 : 0,
-    authorization_reason: a.reason,
-    sender_verification: facts.verification,
-    sender_verification_note: ex.verificationNote,
-    sender_verification_problems: JSON.stringify(ex.verificationProblems),
-    channel: facts.channel,
-    mailbox: row.mailbox,
-    subject: parsed.subject,
-    received_at: facts.receivedAt.toISOString(),
-    take_charge_due_at: a.takeChargeDueAt?.toISOString() ?? null,
-    on_call: a.onCall ? 1 : 0,
-    created_at: nowIso,
-  });
-  const event = (type: TicketEventType, detail: unknown, actor = 'system') =>
-    addTicketEvent(desk.db, { ticketId, at: nowIso, type, actor, detail, messageRowId: row.id });
-  event('received', { ...evidence, role: facts.sender.role, administration: facts.sender.administrationId }, facts.sender.address);
-  if (a.refusedThread) {
-    event('thread-refused', {
-      quotedTicket: a.refusedThread,
-      reason: 'the sender is not the requester, nor a referent, delegate or verified user of its administration',
-    });
-  }
-  event('classified', {
-    kind: a.kind, category: a.category, categoryMatched: a.categoryMatched, priority: a.priority, reason: a.priorityReason,
-    priorityLoweredFrom: a.priorityLoweredFrom, takeChargeDueAt: a.takeChargeDueAt?.toISOString() ?? null,
-    authorized: a.authorized, authorizationReason: a.reason, onCall: a.onCall,
-    // Whether a PIN was given and whose it is; never the PIN itself.
-    pin: facts.pin,
-  });
-  if (decision.notifyOnCall) notifyOnCall(desk, ticketId, ref, facts, a, nowIso, event);
-  for (const k of threadKeysOf(ex)) addThreadKey(desk.db, k, ticketId);
-
-  let reply: IngestResult['reply'] = null;
-  if (decision.reply) {
-    const tz = desk.cfg.timezone;
-    queueOutgoing(desk, {
-      template: decision.reply.template,
-      kind: 'reply',
-      channel: facts.channel,
-      to: facts.sender.address,
-      ticket: { id: ticketId, ref },
-      answering: { subject: parsed.subject, messageId: parsed.messageId, references: parsed.references },
-      at: nowIso,
-      vars: {
-        requesterName: parsed.from?.name || facts.sender.name || facts.sender.address,
-        subject: parsed.subject || '(senza oggetto)',
-        priority: a.priority,
-        deadlineSentence: a.takeChargeDueAt
-          ? `La presa in carico è prevista entro ${formatItalianDateTime(a.takeChargeDueAt, tz)}.`
-          : 'Per questa classe di priorità non è previsto un tempo massimo di presa in carico.',
-        nextOpening: formatItalianDateTime(nextOpening(calendarFor(desk.rules, facts.sender.calendar), facts.receivedAt), tz),
-        serviceHours: describeServiceHours(calendarFor(desk.rules, facts.sender.calendar)),
-        verificationProblems: verificationProblemsItalian(ex.verificationProblems),
-        priorityNote: a.priorityLoweredFrom
-          ? `La classe di priorità ${a.priorityLoweredFrom} è riservata alle Amministrazioni con contratto di assistenza: la richiesta è stata registrata con classe ${a.priority}.\n`
-          : '',
-        onCallSentence: a.onCall ? 'La richiesta, pervenuta fuori orario con un PIN valido, è stata affidata al servizio di reperibilità.\n' : '',
-        categoryLabel: CATEGORY_LABEL[a.category],
-        whoMayAsk: WHO_MAY_ASK[a.category],
-        authorizationReason: AUTHORIZATION_REASON_TEXT[a.reason],
-      },
-    });
-    reply = { template: decision.reply.template, to: facts.sender.address };
-  } else if (decision.replySuppressed) {
-    event('reply-suppressed', { reason: decision.replySuppressed });
-  }
-  return outcome(classification, getTicket(desk.db, ticketId), { reply });
-}
-
-
-/** The Message-IDs by which later mail may refer to this one (PEC rewrites them). */
-function threadKeysOf(ex: Examined): string[] {
-  const ids = [ex.content.messageId, header(ex.content, 'x-riferimento-message-id'), ex.pec?.hints.riferimentoMessageId, ex.pec?.daticert?.identificativo, ex.pec?.daticert?.msgid];
-  return [...new Set(ids.filter((x): x is string => Boolean(x)).map(threadKey))];
-}
-
-function pecEvidence(pec: PecEnvelope) {
-  return {
-    kind: pec.kind,
-    tipo: pec.tipo,
-    certified: pec.certified,
-    problems: pec.signature.problems,
-    details: pec.signature.details,
-    signer: pec.signature.signer?.certificate?.x509.subject.replace(/\n/g, ', ') ?? null,
-    provider: pec.signature.provider,
-    signingTime: pec.signature.signer?.signingTime?.toISOString() ?? null,
-    daticert: pec.daticert,
-  };
-}
-
-function recordNotice(desk: Desk, row: MessageRow, ex: Examined, pec: PecEnvelope, nowIso: string, outboxId: number | null, applied: boolean): void {
-  const msgid = pec.daticert?.msgid ? `<${pec.daticert.msgid}>` : (pec.hints.riferimentoMessageId ?? null);
-  insertPecNotice(desk.db, {
-    messageRowId: row.id,
-    kind: pec.kind === 'anomaly' ? 'anomaly' : 'receipt',
-    tipo: pec.tipo,
-    certified: pec.certified,
-    problems: pec.signature.problems,
-    details: pec.signature.details,
-    msgid,
-    identificativo: pec.daticert?.identificativo ?? null,
-    daticert: pec.daticert,
-    outboxId,
-    applied,
-    receivedAt: ex.receivedAt.toISOString(),
-    at: nowIso,
-  });
-}
-
-/**
- * A receipt advances the delivery state of the outgoing message it refers to — only when
- * the provider's signature verifies: an unsigned "receipt" proves nothing. It never opens
- * a ticket nor gets a reply; uncorrelated or uncertified ones are kept for the operator.
- */
-function applyReceipt(
-  desk: Desk, row: MessageRow, ex: Examined, pec: PecEnvelope, nowIso: string,
-  outcome: (t: TicketRow | undefined) => IngestResult,
-): IngestResult {
+/** The outgoing message a receipt refers to, its recipients' states and its order (read-only). */
+function receiptFacts(desk: Desk, row: MessageRow, ex: Examined, pec: PecEnvelope): ReceiptFacts {
   const d = pec.daticert;
   let entry: OutboxRow | undefined;
   if (d?.msgid) entry = findOutboxByMessageId(desk.db, `<${d.msgid}>`);
   if (!entry && d?.identificativo) entry = findOutboxByPecIdentificativo(desk.db, d.identificativo);
   if (!entry && !d && pec.hints.riferimentoMessageId) entry = findOutboxByMessageId(desk.db, pec.hints.riferimentoMessageId);
-  const apply = Boolean(entry && pec.certified && d && pec.tipo);
   // The unsigned X-Riferimento-Message-ID should confirm the signed msgid; the signed one wins.
   const hint = pec.hints.riferimentoMessageId;
   const hintMismatch = Boolean(d?.msgid && hint && threadKey(hint) !== threadKey(d.msgid));
   if (hintMismatch) desk.log.warn({ messageRow: row.id, msgid: d?.msgid, hint }, 'X-Riferimento-Message-ID disagrees with the signed daticert msgid; the signed value is used');
-  if (entry && apply && d && pec.tipo) {
-    const current = new Map(recipients(desk.db, entry.id).map((r) => [r.address, r.state as DeliveryState]));
-    for (const u of receiptUpdates(pec.tipo, d)) {
-      const prev = current.get(u.address) ?? null;
-      const next = mergeState(prev, u.state);
-      if (next !== prev) setRecipientState(desk.db, entry.id, u.address, next, ex.receivedAt.toISOString(), u.detail);
-    }
-    // The Progetto's delivery receipt completes that step of its order.
-    if (pec.tipo === 'avvenuta-consegna' && entry.order_id && entry.template === 'progetto-delivery') {
-      const order = getOrder(desk.db, entry.order_id);
-      if (order && canDo(order.state as OrderState, 'progetto-delivered')) {
-        updateOrder(desk.db, order.id, { state: 'progetto-delivered', at: nowIso });
-        addOrderEvent(desk.db, { orderId: order.id, at: nowIso, type: 'progetto-delivered', actor: d.gestoreEmittente ?? 'pec', detail: { from: order.state, to: 'progetto-delivered', outboxId: entry.id, identificativo: d.identificativo }, messageRowId: row.id });
-      }
-    }
-    if (pec.tipo === 'accettazione' && d.identificativo) {
-      setPecIdentificativo(desk.db, entry.id, d.identificativo);
-      // The recipient's provider shows our message under this id: their replies cite it.
-      if (entry.ticket_id) addThreadKey(desk.db, threadKey(d.identificativo), entry.ticket_id);
-    }
-  }
-  const ticket = entry?.ticket_id ? getTicket(desk.db, entry.ticket_id) : undefined;
-  if (ticket) {
-    addTicketEvent(desk.db, {
-      ticketId: ticket.id, at: nowIso, type: 'pec-receipt', actor: d?.gestoreEmittente ?? 'pec',
-      detail: {
-        tipo: pec.tipo, outboxId: entry!.id, applied: apply, certified: pec.certified, consegna: d?.consegna ?? null,
-        errore: d?.erroreEsteso ?? null, problems: pec.signature.problems, ...(hintMismatch ? { headerMsgidMismatch: hint } : {}),
-      },
-      messageRowId: row.id,
-    });
-  }
-  recordNotice(desk, row, ex, pec, nowIso, entry?.id ?? null, apply);
-  if (!apply) desk.log.info({ messageRow: row.id, tipo: pec.tipo, correlated: Boolean(entry), certified: pec.certified }, 'PEC receipt kept without changing any delivery state');
-  return outcome(ticket);
+  const order = entry?.order_id ? getOrder(desk.db, entry.order_id) : undefined;
+  return {
+    ex,
+    pec,
+    entry: entry
+      ? {
+          id: entry.id,
+          ticketId: entry.ticket_id,
+          template: entry.template,
+          recipientStates: Object.fromEntries(recipients(desk.db, entry.id).map((r) => [r.address, r.state as DeliveryState])),
+          order: order ? { id: order.id, state: order.state } : null,
+        }
+      : null,
+    hintMismatch: hintMismatch ? hint! : null,
+  };
 }
-
-/** An anomaly envelope: ordinary mail that reached the PEC box. Kept for an operator, no reply. */
-function recordAnomaly(desk: Desk, row: MessageRow, ex: Examined, pec: PecEnvelope, nowIso: string, outcome: () => IngestResult): IngestResult {
-  recordNotice(desk, row, ex, pec, nowIso, null, false);
-  return outcome();
-}
-
-/** The request's category in the words of a reply. */
-const CATEGORY_LABEL: Record<Category, string> = {
-  support: 'richiesta di assistenza',
-  directory: 'modifica della rubrica o dei dati di una casella',
-  'password-reset': 'reimpostazione della password di una casella',
-  'mailbox-lifecycle': 'creazione, cancellazione o blocco di caselle o liste di distribuzione',
-};
 
 /**
  * Whose PIN the body carries (seeds 001, 004): checked against the Administration's scrypt
@@ -530,35 +258,4 @@ function pinRole(desk: Desk, administrationId: string | null, text: string): Mes
     if (match) return match.kind === 'referent' ? 'technical-referent' : 'generic';
   }
   return 'invalid';
-}
-
-/** The on-call address is told at once about a request it now owns. */
-function notifyOnCall(
-  desk: Desk, ticketId: number, ref: string, facts: MessageFacts, a: Extract<Decision['action'], { type: 'open' }>, nowIso: string,
-  event: (type: TicketEventType, detail: unknown, actor?: string) => void,
-): void {
-  const to = desk.cfg.onCall.address;
-  if (!to) {
-    event('on-call-not-notified', { reason: 'onCall.address is not configured' });
-    return;
-  }
-  const tz = desk.cfg.timezone;
-  const { outboxId } = queueOutgoing(desk, {
-    template: 'on-call',
-    kind: 'internal',
-    channel: 'email',
-    to,
-    ticket: { id: ticketId, ref },
-    subject: `[${ref}] ${a.priority} in reperibilità: ${facts.subject || '(senza oggetto)'}`,
-    at: nowIso,
-    vars: {
-      priority: a.priority,
-      administration: facts.sender.administrationName ?? facts.sender.administrationId ?? '—',
-      requester: facts.sender.address,
-      subject: facts.subject || '(senza oggetto)',
-      receivedAt: formatItalianDateTime(facts.receivedAt, tz),
-      deadline: a.takeChargeDueAt ? formatItalianDateTime(a.takeChargeDueAt, tz) : '—',
-    },
-  });
-  event('on-call-notified', { outboxId, to });
 }

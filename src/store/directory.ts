@@ -155,13 +155,31 @@ export function findAdministrationForPiano(db: Db, keys: { fiscalCode: string | 
   return byPec ?? null;
 }
 
+/** The first free Administration id: `baseId`, or `baseId-2`… when taken. */
+export function freeAdministrationId(db: Db, baseId: string): string {
+  let id = baseId;
+  for (let i = 2; db.prepare('SELECT 1 FROM administrations WHERE id = ?').get(id); i++) id = `${baseId}-${i}`;
+  return id;
+}
+
+/** A new Administration from a Piano's fields, under the id chosen (freeAdministrationId). */
+export function insertAdministrationFromPiano(
+  db: Db, a: { id: string; name: string; fiscalCode: string | null; ipaCode: string | null; pec: string | null; at: string },
+): void {
+  db.prepare('INSERT INTO administrations (id, name, fiscal_code, ipa_code, support_contract, updated_at) VALUES (?, ?, ?, ?, 0, ?)').run(a.id, a.name, a.fiscalCode, a.ipaCode, a.at);
+  if (a.pec) db.prepare('INSERT OR IGNORE INTO administration_pecs (address, administration_id) VALUES (?, ?)').run(a.pec, a.id);
+}
+
 /** A new Administration from a Piano's fields; the id is `baseId`, or `baseId-2`… when taken. */
 export function createAdministrationFromPiano(
   db: Db, a: { baseId: string; name: string; fiscalCode: string | null; ipaCode: string | null; pec: string | null; at: string },
 ): { id: string; name: string } {
-  let id = a.baseId;
-  for (let i = 2; db.prepare('SELECT 1 FROM administrations WHERE id = ?').get(id); i++) id = `${a.baseId}-${i}`;
-  db.prepare('INSERT INTO administrations (id, name, fiscal_code, ipa_code, support_contract, updated_at) VALUES (?, ?, ?, ?, 0, ?)').run(id, a.name, a.fiscalCode, a.ipaCode, a.at);
-  if (a.pec) db.prepare('INSERT OR IGNORE INTO administration_pecs (address, administration_id) VALUES (?, ?)').run(a.pec, id);
+  const id = freeAdministrationId(db, a.baseId);
+  insertAdministrationFromPiano(db, { id, name: a.name, fiscalCode: a.fiscalCode, ipaCode: a.ipaCode, pec: a.pec, at: a.at });
   return { id, name: a.name };
+}
+
+/** An Administration's id and name. */
+export function administrationName(db: Db, id: string): { id: string; name: string } | undefined {
+  return db.prepare('SELECT id, name FROM administrations WHERE id = ?').get(id) as { id: string; name: string } | undefined;
 }

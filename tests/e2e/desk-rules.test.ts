@@ -19,7 +19,7 @@ const MESSAGES = {
   stranger: email({ from: 'mario.bianchi@gmail.example', subject: 'Creare account', body: 'Potete creare una casella per me?', messageId: '<r3@gmail.example>', date: 'Wed, 25 Nov 2026 10:10:00 +0100', headers: pass('gmail.example') }),
   onCall: email({ from: 'Anna Rossi <anna.rossi@comune.esempio.it>', subject: 'Posta irraggiungibile', body: `Il servizio di posta è irraggiungibile per tutti gli utenti.\nPIN: ${PIN}`, messageId: '<r4@comune.esempio.it>', date: 'Sat, 28 Nov 2026 20:00:00 +0100', headers: pass('comune.esempio.it') }),
   capped: email({ from: 'Marco Verdi <marco.verdi@unidemo.it>', subject: '[P1] Intervento sul dominio', body: 'Serve assistenza sul nuovo dominio.', messageId: '<r5@unidemo.it>', date: 'Wed, 25 Nov 2026 10:15:00 +0100', headers: pass('unidemo.it') }),
-  info: email({ from: 'giulia.neri@comune.esempio.it', subject: 'Informazioni', body: 'Vorrei informazioni sulla dimensione delle caselle.', messageId: '<r6@comune.esempio.it>', date: 'Wed, 25 Nov 2026 10:20:00 +0100' }),
+  info: email({ from: 'giulia.neri@comune.esempio.it', subject: 'Caselle', body: 'Una domanda: qual è la dimensione delle caselle?', messageId: '<r6@comune.esempio.it>', date: 'Wed, 25 Nov 2026 10:20:00 +0100' }),
 };
 
 function workspace(extra: (c: Record<string, any>) => void = () => undefined) {
@@ -118,7 +118,7 @@ describe('the rule tables are configuration', () => {
       // "dimensione delle caselle" made a directory change: a change request, P4, and an
       // unverified end user may not ask for it.
       edit('categories.yaml', '      - [rubrica,', '      - [dimensione delle caselle, rubrica,');
-      edit('categories.yaml', '      - [modific*,', '      - [vorrei, modific*,');
+      edit('categories.yaml', '      - [modific*,', '      - [domanda, modific*,');
       expect(ingest(3)).toMatchObject({ kind: 'change-request', category: 'directory', priority: 'P4', authorized: false, authorizationReason: 'sender-unverified' });
       // A mistake in a table stops the start, naming file and key.
       edit('priority.yaml', 'default: P4', 'default: P9');

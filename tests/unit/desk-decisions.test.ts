@@ -103,6 +103,7 @@ const CASES: Record<string, Case> = {
   'directory change by a stranger: refused': { subject: 'Rubrica', body: 'Potete correggere il mio nominativo nella vostra rubrica?', who: 'stranger', verification: 'dmarc-pass', at: WED, expect: refused('directory', 'not-administration-user', 'refusal') },
   'list membership by the PEC box': { subject: 'Membri della lista', body: 'Aggiungere Paolo alla lista di distribuzione ragioneria.', who: 'pecBox', verification: 'pec-certified', at: WED, expect: ok('directory', 'P4', 'administration-pec') },
   'a change request stays P4 whatever its words': { subject: 'URGENTE creare casella', body: 'Urgente: creare la casella del nuovo segretario, servizio bloccato.', who: 'referent', verification: 'dmarc-pass', at: WED, expect: ok('mailbox-lifecycle', 'P4', 'referent') },
+  'a question about opening a mailbox is an information request, not a change': { subject: 'Informazioni sul servizio PEC', body: 'Sono un libero professionista e vorrei sapere se posso attivare una casella PEC, quali sono i costi annuali.', who: 'stranger', at: WED, expect: ok('support', 'P7', 'support-open') },
   "a how-to question about passwords is support": { subject: 'Password', body: 'Come si cambia la password dalla webmail?', who: 'user', at: WED, expect: ok('support', 'P4', 'support-open') },
 
   // --- subject tags and the contract cap ---
