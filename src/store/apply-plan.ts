@@ -121,33 +121,29 @@ export function applyPlan(desk: Desk, row: MessageRow, plan: Plan, nowIso: strin
   });
 }
 
+/** Finds what a handle names: a row that exists, or one an earlier effect of the plan opened. */
+function resolver(what: string, opened: Map<string, { id: number; ref: string }>, get: (id: number) => { id: number; ref: string } | undefined) {
+  return (h: { id: number } | { opened: string }): { id: number; ref: string } => {
+    if ('id' in h) {
+      const row = get(h.id);
+      if (!row) throw new Error(`plan refers to ${what} ${h.id}, which does not exist`);
+      return { id: row.id, ref: row.ref };
+    }
+    const row = opened.get(h.opened);
+    if (!row) throw new Error(`plan refers to ${what} "${h.opened}" before opening it`);
+    return row;
+  };
+}
+
 /** Apply effects in order, in the caller's transaction. */
 function applyEffects(desk: Desk, row: MessageRow, effects: readonly Effect[], nowIso: string) {
   const db = desk.db;
   const opened = new Map<string, { id: number; ref: string }>();
   const outbox = new Map<string, number>();
-  const ticketOf = (h: TicketHandle): { id: number; ref: string } => {
-    if ('id' in h) {
-      const t = getTicket(db, h.id);
-      if (!t) throw new Error(`plan refers to ticket ${h.id}, which does not exist`);
-      return { id: t.id, ref: t.ref };
-    }
-    const t = opened.get(h.opened);
-    if (!t) throw new Error(`plan refers to ticket "${h.opened}" before opening it`);
-    return t;
-  };
-  const idOf = (h: TicketHandle): number => ('id' in h ? h.id : ticketOf(h).id);
   const orders = new Map<string, { id: number; ref: string }>();
-  const orderOf = (h: OrderHandle): { id: number; ref: string } => {
-    if ('id' in h) {
-      const o = getOrder(db, h.id);
-      if (!o) throw new Error(`plan refers to order ${h.id}, which does not exist`);
-      return { id: o.id, ref: o.ref };
-    }
-    const o = orders.get(h.opened);
-    if (!o) throw new Error(`plan refers to order "${h.opened}" before opening it`);
-    return o;
-  };
+  const ticketOf = resolver('ticket', opened, (id) => getTicket(db, id));
+  const idOf = (h: TicketHandle): number => ('id' in h ? h.id : ticketOf(h).id);
+  const orderOf = resolver('order', orders, (id) => getOrder(db, id));
   const orderIdOf = (h: OrderHandle): number => ('id' in h ? h.id : orderOf(h).id);
   for (const e of effects) {
     switch (e.type) {
