@@ -4,7 +4,11 @@ import type { Command } from 'commander';
 import { runDaemon, StopSignal } from '../daemon/run.js';
 import type { IngestResult } from '../intake/result.js';
 import { isJson, withDesk } from './common.js';
-import { localTime, parseInstant, printJson } from './output.js';
+import { localTime, parseInstant, printJson, UsageError } from './output.js';
+import { acquireLease, LeaseHeld, releaseLease, renewLease } from '../store/lease.js';
+
+/** A lease not renewed for this long (a holder on another host that died) is taken over. */
+const LEASE_STALE_MS = 60_000;
 
 export function registerRun(program: Command): void {
   program
@@ -27,6 +31,16 @@ export function registerRun(program: Command): void {
         const results: Array<IngestResult & { mailbox: string }> = [];
         const outbox: Array<{ id: number; to: string; via: string }> = [];
         const failed: Array<{ id: number; to: string; error: string }> = [];
+        // One run per dataDir: a second one (the daemon plus an operator's `run --once`) would
+        // process and answer the same mail twice.
+        try {
+          acquireLease(desk.db, new Date(), LEASE_STALE_MS);
+        } catch (e) {
+          if (e instanceof LeaseHeld) throw new UsageError(`${desk.cfg.dataDir}: ${e.message}; stop it first (ingest and the operator commands may run beside it)`);
+          throw e;
+        }
+        const heartbeat = setInterval(() => renewLease(desk.db, new Date()), LEASE_STALE_MS / 4);
+        heartbeat.unref();
         desk.log.info({ once: Boolean(o.once), dataDir: desk.cfg.dataDir }, 'pecdesk started');
         try {
           await runDaemon(desk, {
@@ -70,6 +84,8 @@ export function registerRun(program: Command): void {
         } finally {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
+          clearInterval(heartbeat);
+          releaseLease(desk.db);
         }
         if (json && o.once) printJson({ results, outbox: { sent: outbox, failed } });
         desk.log.info('pecdesk stopped');

@@ -87,7 +87,7 @@ export interface PlannedMessage {
   verification: SenderVerification;
   verificationProblems: VerificationProblem[];
   /** Duplicates are judged on the message as it arrived (for PEC: the envelope). */
-  duplicateKey: { messageId: string | null; sender: string | null };
+  duplicateKey: { messageId: string | null; sender: string | null; content: string };
 }
 
 /** The outcome the message row and the ingest result (SPEC §8.2) record once the effects ran. */

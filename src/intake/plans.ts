@@ -11,7 +11,7 @@ import { redactPins } from '../desk/pins.js';
 import type { Effect, Plan, PlannedMessage, TicketHandle } from '../desk/plan.js';
 import { verificationProblemsItalian } from '../desk/verification.js';
 import { shouldReopenOnReply, transition } from '../desk/workflow.js';
-import { header, threadKey } from '../mail/parse.js';
+import { contentFingerprint, header, threadKey } from '../mail/parse.js';
 import { describeServiceHours, formatItalianDateTime } from '../outbox/templates.js';
 import type { PecEnvelope } from '../pec/envelope.js';
 import { mergeState, receiptUpdates, type DeliveryState } from '../pec/receipts.js';
@@ -45,7 +45,7 @@ export function plannedMessage(ex: Examined): PlannedMessage {
     receivedAt: ex.receivedAt.toISOString(),
     verification: ex.verification,
     verificationProblems: ex.verificationProblems,
-    duplicateKey: { messageId: ex.outer.messageId, sender: ex.outer.from?.address ?? ex.sender },
+    duplicateKey: { messageId: ex.outer.messageId, sender: ex.outer.from?.address ?? ex.sender, content: contentFingerprint(ex.outer) },
   };
 }
 

@@ -25,6 +25,8 @@ export interface IngestResult {
   reply: null | { template: string; to: string };
   /** For `duplicate`: what it repeats. */
   duplicateOf?: { recordedAt: string; ticketRef: string | null };
+  /** A new message that reused the Message-ID of an earlier one from the same sender (other content). */
+  messageIdReuseOf?: { recordedAt: string; ticketRef: string | null };
   /** For `quarantined`: where it is and why. */
   quarantine?: { id: number; reason: string };
 }

@@ -35,6 +35,14 @@ export interface ParsedMessage {
 /** More multipart parts than this are refused before parsing: they only serve to exhaust the parser. */
 export const MAX_MULTIPART_PARTS = 200;
 
+/**
+ * What the message says, apart from its trace headers: a re-delivery of the same message (new
+ * Received lines) has the same fingerprint; a different message under a reused Message-ID not.
+ */
+export function contentFingerprint(m: ParsedMessage): string {
+  return createHash('sha256').update(JSON.stringify([m.subject, m.text, m.html ?? '', m.attachments.map((a) => a.sha256)])).digest('hex');
+}
+
 export function header(msg: ParsedMessage, name: string): string | undefined {
   const key = name.toLowerCase();
   return msg.headers.find((h) => h.key === key)?.value;

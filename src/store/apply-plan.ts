@@ -7,7 +7,7 @@ import type { IngestResult, TicketSummary } from '../intake/result.js';
 import { queueOutgoing } from '../outbox/replies.js';
 import type { Desk } from '../runtime/context.js';
 import { nextNumber } from './counters.js';
-import { findOriginal, finishMessage, getMessage, type MessageRow } from './messages.js';
+import { findMessageIdReuse, findOriginal, finishMessage, getMessage, type MessageRow } from './messages.js';
 import { insertAdministrationFromPiano } from './directory.js';
 import { addOrderDocument, addOrderEvent, getOrder, insertOrder, updateOrder } from './orders.js';
 import { setPecIdentificativo, setRecipientState } from './outbox.js';
@@ -64,14 +64,26 @@ function inIntakeTransaction(desk: Desk, row: MessageRow, message: PlannedMessag
       const current = getMessage(desk.db, row.id);
       // Finished meanwhile (another process, a restart before acknowledging): nothing more to do.
       if (current && current.status === 'processed') return replayedResult(desk, current);
-      const original = findOriginal(desk.db, row.id, row.sha256, message.duplicateKey.messageId, message.duplicateKey.sender);
+      const key = message.duplicateKey;
+      const original = findOriginal(desk.db, row.id, row.sha256, key.messageId, key.sender, key.content);
       if (original) {
         const t = original.ticket_id ? getTicket(desk.db, original.ticket_id) : undefined;
         return finish(desk, row, message, nowIso, { classification: 'duplicate', ticketId: null, order: null, reply: null }, original.id, {
           duplicateOf: { recordedAt: original.recorded_at, ticketRef: t?.ref ?? null },
         });
       }
-      return finish(desk, row, message, nowIso, body(), null, {});
+      // The same Message-ID and sender with other content is a new message: processed, and noted.
+      const reused = findMessageIdReuse(desk.db, row.id, key.messageId, key.sender, key.content);
+      const outcome = body();
+      if (!reused) return finish(desk, row, message, nowIso, outcome, null, {});
+      const messageIdReuseOf = { recordedAt: reused.recorded_at, ticketRef: reused.ticket_id ? (getTicket(desk.db, reused.ticket_id)?.ref ?? null) : null };
+      if (outcome.ticketId !== null) {
+        addTicketEvent(desk.db, {
+          ticketId: outcome.ticketId, at: nowIso, type: 'message-id-reused', actor: 'system', messageRowId: row.id,
+          detail: { messageId: key.messageId, earlier: messageIdReuseOf },
+        });
+      }
+      return finish(desk, row, message, nowIso, outcome, null, { messageIdReuseOf });
     })
     .immediate();
 }
@@ -103,6 +115,7 @@ function finish(
     duplicateOf,
     ticketId: ticket?.id ?? null,
     result,
+    contentSha256: message.duplicateKey.content,
   });
   return result;
 }

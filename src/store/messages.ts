@@ -66,7 +66,11 @@ export function unfinishedMessages(db: Db): MessageRow[] {
  * The earlier message this one repeats: the same bytes, or the same Message-ID from the same
  * sender (a re-delivery with new trace headers). Only finished records count.
  */
-export function findOriginal(db: Db, self: number, sha256: string, messageId: string | null, sender: string | null): MessageRow | undefined {
+/**
+ * The earlier message this one repeats: the same bytes, or the same Message-ID from the same
+ * sender with the same content (rows from before content fingerprints count as the same).
+ */
+export function findOriginal(db: Db, self: number, sha256: string, messageId: string | null, sender: string | null, content: string | null = null): MessageRow | undefined {
   const bySha = db
     .prepare(`SELECT * FROM messages WHERE sha256 = ? AND id <> ? AND status = 'processed' AND classification <> 'duplicate' ORDER BY id LIMIT 1`)
     .get(sha256, self) as MessageRow | undefined;
@@ -74,9 +78,20 @@ export function findOriginal(db: Db, self: number, sha256: string, messageId: st
   return db
     .prepare(
       `SELECT * FROM messages WHERE message_id = ? AND sender = ? AND id <> ? AND status = 'processed'
-       AND classification <> 'duplicate' ORDER BY id LIMIT 1`,
+       AND classification <> 'duplicate' AND (content_sha256 IS NULL OR ? IS NULL OR content_sha256 = ?) ORDER BY id LIMIT 1`,
     )
-    .get(messageId, sender, self) as MessageRow | undefined;
+    .get(messageId, sender, self, content, content) as MessageRow | undefined;
+}
+
+/** An earlier message with this Message-ID and sender but other content (the Message-ID was reused). */
+export function findMessageIdReuse(db: Db, self: number, messageId: string | null, sender: string | null, content: string): MessageRow | undefined {
+  if (!messageId || !sender) return undefined;
+  return db
+    .prepare(
+      `SELECT * FROM messages WHERE message_id = ? AND sender = ? AND id <> ? AND status = 'processed'
+       AND classification <> 'duplicate' AND content_sha256 IS NOT NULL AND content_sha256 <> ? ORDER BY id LIMIT 1`,
+    )
+    .get(messageId, sender, self, content) as MessageRow | undefined;
 }
 
 export interface MessageOutcome {
@@ -89,12 +104,14 @@ export interface MessageOutcome {
   duplicateOf: number | null;
   ticketId: number | null;
   result: unknown;
+  /** contentFingerprint of the message (null: keep what is there). */
+  contentSha256?: string | null;
 }
 
 export function finishMessage(db: Db, id: number, o: MessageOutcome): void {
   db.prepare(
     `UPDATE messages SET message_id = ?, sender = ?, subject = ?, received_at = ?, status = ?,
-       classification = ?, duplicate_of = ?, ticket_id = ?, result = ? WHERE id = ?`,
+       classification = ?, duplicate_of = ?, ticket_id = ?, result = ?, content_sha256 = COALESCE(?, content_sha256) WHERE id = ?`,
   ).run(
     o.messageId,
     o.sender,
@@ -105,6 +122,7 @@ export function finishMessage(db: Db, id: number, o: MessageOutcome): void {
     o.duplicateOf,
     o.ticketId,
     JSON.stringify(o.result),
+    o.contentSha256 ?? null,
     id,
   );
 }

@@ -167,4 +167,31 @@ describe('crash safety', () => {
     expect(out).toMatch(/HD-\d{4}-000001/);
     expect(readdirSync(ws.path('outbox'))).toHaveLength(1);
   });
+
+  it('a second run on the same dataDir refuses to start and touches no mail; after the first exits it may run', async () => {
+    const daemon = ws.spawnDaemon();
+    let out = '';
+    daemon.stdout!.on('data', (d) => (out += d));
+    const exited = once(daemon, 'exit');
+    for (let i = 0; i < 500 && !out.includes('Waiting for mail'); i++) await sleep(20);
+    expect(out).toContain('Waiting for mail');
+    daemon.kill('SIGSTOP'); // frozen, still holding the lease: the mail below must wait for it
+    try {
+      deliver('support', readSample('02-reset-password.eml'));
+      const second = ws.cli(['run', '--once', '--json']);
+      expect(second.status).toBe(2);
+      expect(second.stderr).toMatch(/^pecdesk: .*another pecdesk run holds this dataDir: pid \d+ on .*; stop it first/m);
+      expect(second.stdout).toBe('');
+      expect(listDir('support', 'new')).toHaveLength(1);
+      expect(ws.count('SELECT count(*) FROM messages')).toBe(0);
+    } finally {
+      daemon.kill('SIGCONT');
+    }
+    for (let i = 0; i < 500 && !out.includes('written'); i++) await sleep(20);
+    daemon.kill('SIGTERM');
+    expect((await exited)[0]).toBe(0);
+    expect(ws.count('SELECT count(*) FROM tickets')).toBe(1);
+    // The lease went with it (and a kill -9 leaves one whose process is gone: taken over).
+    expect(ws.cli(['run', '--once']).status).toBe(0);
+  });
 });

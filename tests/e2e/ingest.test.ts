@@ -1,5 +1,5 @@
 // `pecdesk ingest` end to end: the real CLI, a real SQLite file, real fixture messages.
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { email, samples, Workspace } from './workspace.js';
@@ -75,6 +75,15 @@ describe('ingest of ordinary e-mail', () => {
     expect(ingestFile(c).classification).toBe('email');
     expect(ws.count('SELECT count(*) FROM tickets')).toBe(2);
     expect(ws.count('SELECT count(*) FROM messages')).toBe(3); // every arrival is recorded
+    // The same Message-ID and sender with another subject and body is a new message, noted as a reuse.
+    const d = write('d.eml', email({ from: 'anna.rossi@comune.esempio.it', subject: 'Altra richiesta', body: 'Tutt\'altro argomento.', messageId: '<same@x.it>' }));
+    const reused = ingestFile(d);
+    expect(reused).toMatchObject({ classification: 'email', messageIdReuseOf: { ticketRef: 'HD-2026-000001' } });
+    expect(reused.ticket.ref).toBe('HD-2026-000003');
+    const events = ws.cli(['tickets', 'show', reused.ticket.ref, '--json']).json.events.map((e: any) => e.type);
+    expect(events).toContain('message-id-reused');
+    // Delivered again as it was: a duplicate of the reuse, not a third ticket.
+    expect(ingestFile(write('d2.eml', Buffer.concat([Buffer.from('Received: from relay3 by mx; Mon, 23 Nov 2026 10:09:00 +0100\r\n'), readFileSync(d)]))).classification).toBe('duplicate');
   });
 
   it('classifies auto-replies and bounces without opening tickets or replying', () => {
