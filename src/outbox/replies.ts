@@ -41,14 +41,17 @@ export interface OutgoingSpec {
 
 /** Subjects are capped: a 55,000-character subject must not come back in a reply. */
 const MAX_SUBJECT = 250;
-const cap = (s: string) => ([...s].length > MAX_SUBJECT ? `${[...s].slice(0, MAX_SUBJECT - 1).join('')}…` : s);
+/** The quoted subject leaves room for "Re: " and the " [HD-YYYY-NNNNNN]" reference threading relies on. */
+const MAX_QUOTED_SUBJECT = 200;
+const cap = (s: string, max = MAX_SUBJECT) => ([...s].length > max ? `${[...s].slice(0, max - 1).join('')}…` : s);
 
 export function composeOutgoing(desk: Desk, spec: OutgoingSpec): NewOutboxEntry {
   const mailboxName: MailboxName = spec.channel === 'pec' ? 'pec' : 'support';
   const mailbox = desk.cfg.mailboxes[mailboxName];
   const a = spec.answering ?? null;
   const ref = spec.ticket?.ref ?? null;
-  const subject = a ? (ref ? replySubject(cap(a.subject), ref) : `Re: ${cap(a.subject)}`) : (spec.subject ?? '');
+  const quoted = a ? cap(a.subject, MAX_QUOTED_SUBJECT) : '';
+  const subject = a ? (ref ? replySubject(quoted, ref) : `Re: ${quoted}`) : cap(spec.subject ?? '');
   return {
     ticket_id: spec.ticket?.id ?? null,
     order_id: spec.orderId ?? null,
@@ -57,8 +60,14 @@ export function composeOutgoing(desk: Desk, spec: OutgoingSpec): NewOutboxEntry 
     mailbox: mailboxName,
     from_addr: mailbox.address,
     to_addr: spec.to,
-    subject: cap(subject),
-    body_text: renderTemplate(spec.template, desk.templateDirs, { deskName: desk.cfg.desk.name, ...(ref ? { ref } : {}), ...spec.vars }),
+    subject,
+    body_text: renderTemplate(spec.template, desk.templateDirs, {
+      deskName: desk.cfg.desk.name,
+      ...(ref ? { ref } : {}),
+      ...spec.vars,
+      // The subject is quoted in the body too: capped there as well.
+      ...(spec.vars.subject !== undefined ? { subject: cap(spec.vars.subject) } : {}),
+    }),
     message_id: deskMessageId(desk, mailbox.address),
     in_reply_to: a?.messageId ?? null,
     refs: a ? [...a.references, ...(a.messageId ? [a.messageId] : [])].join(' ') || null : null,

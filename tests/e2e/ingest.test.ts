@@ -86,6 +86,16 @@ describe('ingest of ordinary e-mail', () => {
     expect(ingestFile(write('d2.eml', Buffer.concat([Buffer.from('Received: from relay3 by mx; Mon, 23 Nov 2026 10:09:00 +0100\r\n'), readFileSync(d)]))).classification).toBe('duplicate');
   });
 
+  it('a 55,000-character subject is not echoed back: the reply caps it, in the subject and in the text', () => {
+    const huge = `Richiesta ${'molto lunga '.repeat(5000)}`;
+    const r = ingestFile(write('huge.eml', email({ from: 'anna.rossi@comune.esempio.it', subject: huge, messageId: '<huge@x.it>' })));
+    expect(r.reply).not.toBeNull();
+    const [e] = ws.query<{ subject: string; body_text: string }>('SELECT subject, body_text FROM outbox');
+    expect([...e!.subject].length).toBeLessThanOrEqual(250);
+    expect(e!.body_text.length).toBeLessThan(4000);
+    expect(e!.subject).toMatch(/^Re: Richiesta molto lunga .*… \[HD-2026-000001\]$/);
+  });
+
   it('classifies auto-replies and bounces without opening tickets or replying', () => {
     const auto = ingestFile(path.join(samples, '07-fuori-sede.eml'));
     const bounce = ingestFile(path.join(samples, '08-mancata-consegna.eml'));
