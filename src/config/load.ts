@@ -1,6 +1,7 @@
 // Configuration: YAML file → ${ENV} interpolation → zod validation → typed Config.
 // Errors name the file and the key ("config/x.yaml: mailboxes.pec.maildir: required").
 import { readFileSync, existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
@@ -68,6 +69,37 @@ const mailboxSchema = z
   .refine((m) => Boolean(m.smtp) || Boolean(m.outboxDir), {
     message: 'one of smtp or outboxDir is required (where replies go)',
   });
+
+/** Where the HTTP listener binds: `http.listen` parsed. */
+export interface HttpListen {
+  host: string;
+  port: number;
+}
+/**
+ * `http.listen`: a bare port means loopback (127.0.0.1); any other address, IPv4 or bracketed
+ * IPv6 (`[::1]:9464`), must be written out, so the listener never leaves loopback by accident.
+ */
+export function parseHttpListen(value: string | number): HttpListen | string {
+  const text = String(value).trim();
+  const port = (p: string): number | null => (/^\d{1,5}$/.test(p) && Number(p) >= 1 && Number(p) <= 65535 ? Number(p) : null);
+  const bad = `expected PORT, IPV4:PORT or [IPV6]:PORT (e.g. "127.0.0.1:9464"), got ${JSON.stringify(value)}`;
+  if (/^\d+$/.test(text)) return port(text) === null ? `port out of range 1-65535: ${JSON.stringify(value)}` : { host: '127.0.0.1', port: port(text)! };
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:[\]]+):(\d+)$/.exec(text);
+  if (!m) return bad;
+  const host = m[1]!;
+  const version = m[0].startsWith('[') ? 6 : 4;
+  if (isIP(host) !== version) return `${JSON.stringify(host)} is not an IPv${version} address (${bad})`;
+  const p = port(m[2]!);
+  return p === null ? `port out of range 1-65535: ${JSON.stringify(value)}` : { host, port: p };
+}
+const httpListen = z.union([z.string(), z.number()]).transform((v, ctx): HttpListen => {
+  const r = parseHttpListen(v);
+  if (typeof r === 'string') {
+    ctx.addIssue({ code: 'custom', message: r });
+    return z.NEVER;
+  }
+  return r;
+});
 
 export const configSchema = z
   .object({
@@ -149,7 +181,8 @@ export const configSchema = z
       })
       .strict()
       .default({ pollSeconds: 5, outboxRetryBaseSeconds: 60, outboxMaxAttempts: 10 }),
-    http: z.object({ listen: z.string().optional() }).strict().default({}),
+    // The ops listener (/healthz, /metrics): PORT (127.0.0.1), HOST:PORT or [IPV6]:PORT; off when absent.
+    http: z.object({ listen: httpListen.optional() }).strict().default({}),
     templatesDir: z.string().optional(),
   })
   .strict();

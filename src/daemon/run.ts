@@ -8,6 +8,7 @@ import { ingestMessage, reprocessStored } from '../intake/pipeline.js';
 import { Maildir } from '../mail/maildir.js';
 import { drainOutbox, type DrainReport } from '../outbox/worker.js';
 import type { Desk } from '../runtime/context.js';
+import { startHttpListener, type HttpListener, type LastPolls } from './http.js';
 import { unfinishedMessages } from '../store/messages.js';
 import { runSlaCheck, startSlaWatch } from './sla-watch.js';
 
@@ -19,6 +20,8 @@ export interface RunOptions {
   onIdle?: (mailboxes: Record<MailboxName, string>) => void;
   /** Resolves when the daemon should stop (signals). */
   stopSignal?: StopSignal;
+  /** Filled in by each pass: every mailbox's last successful poll (for /healthz and /metrics). */
+  lastPolls?: LastPolls;
 }
 
 export class StopSignal {
@@ -62,7 +65,9 @@ export async function pollOnce(desk: Desk, opts: RunOptions): Promise<number> {
   for (const mailbox of MAILBOXES) {
     const md = new Maildir(desk.cfg.mailboxes[mailbox].maildir);
     md.ensure();
-    for (const name of md.listNew()) {
+    const names = md.listNew();
+    if (opts.lastPolls) opts.lastPolls[mailbox] = new Date(); // wall clock, not opts.clock
+    for (const name of names) {
       if (opts.stopSignal?.stopped) return handled;
       let read: { bytes: Buffer; arrivedAt: Date };
       try {
@@ -96,8 +101,17 @@ export async function pollOnce(desk: Desk, opts: RunOptions): Promise<number> {
 
 export async function runDaemon(desk: Desk, opts: RunOptions): Promise<void> {
   const stop = opts.stopSignal ?? new StopSignal();
-  opts = { ...opts, stopSignal: stop };
-  await recoverUnfinished(desk, opts.clock);
+  const lastPolls: LastPolls = opts.lastPolls ?? {};
+  opts = { ...opts, stopSignal: stop, lastPolls };
+  // The ops listener (http.listen): up before the first pass, so a busy port stops the start.
+  const listen = opts.once ? undefined : desk.cfg.http.listen;
+  const http: HttpListener | null = listen ? await startHttpListener(listen, { desk, lastPolls, startedAt: new Date() }) : null;
+  try {
+    await recoverUnfinished(desk, opts.clock);
+  } catch (e) {
+    await http?.close();
+    throw e;
+  }
   const watchers: FSWatcher[] = [];
   if (!opts.once) {
     // fs.watch only shortens the wait; polling stays the source of truth.
@@ -147,5 +161,6 @@ export async function runDaemon(desk: Desk, opts: RunOptions): Promise<void> {
   } finally {
     slaWatch?.stop();
     for (const w of watchers) w.close();
+    await http?.close();
   }
 }
