@@ -23,7 +23,7 @@ export const TICKET_EVENT_TEXT = {
   reopened: 'riaperta',
   'sla-breached': 'termine di presa in carico superato',
   'sla-reminder': 'promemoria: termine di presa in carico vicino',
-  'message-id-reused': "Message-ID già usato dallo stesso mittente per un messaggio di contenuto diverso: trattato come messaggio nuovo",
+  'message-id-reused': 'identificativo del messaggio già usato dallo stesso mittente per un contenuto diverso: trattato come messaggio nuovo',
   'order-opened': 'ordine aperto dal Piano dei Fabbisogni',
   'piano-resent': 'Piano dei Fabbisogni inviato di nuovo',
   'contract-received': 'Contratto Esecutivo ricevuto',
