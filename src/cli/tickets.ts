@@ -9,7 +9,7 @@ import { formatItalianDateTime } from '../outbox/templates.js';
 import type { Desk } from '../runtime/context.js';
 import { getOutbox } from '../store/outbox.js';
 import {
-  addTicketEvent, getTicket, getTicketByRef, latestRequesterMessageId, listTickets, recordTransition, type TicketRow,
+  getTicket, getTicketByRef, latestRequesterMessageId, listTickets, recordTransition, type TicketRow,
 } from '../store/tickets.js';
 import { isJson, withDesk } from './common.js';
 import { localTime, NegativeOutcome, parseInstant, printJson, table, UsageError } from './output.js';

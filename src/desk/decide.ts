@@ -93,8 +93,8 @@ const HOUR_CLASSES: ReadonlySet<PriorityClass> = new Set(['P1+', 'P1', 'P2']);
 const ON_CALL_HOURS: Partial<Record<PriorityClass, number>> = { 'P1+': 1, P1: 2, P2: 4 };
 
 /** Category and authorization of one message (SPEC §2.3, §3). */
-export function authorizationOf(f: MessageFacts, rules: DeskRules): MessageAuthorization {
-  const c = categorize(requestWording(f.subject, f.text), rules.categories);
+export function authorizationOf(f: MessageFacts, rules: DeskRules, wording = requestWording(f.subject, f.text)): MessageAuthorization {
+  const c = categorize(wording, rules.categories);
   const a = authorize({ category: c.category, requester: f.sender, verification: f.verification, delegationOutOfPeriod: f.delegationOutOfPeriod });
   return { kind: c.kind, category: c.category, categoryMatched: c.matched, authorized: a.authorized, reason: a.reason };
 }
@@ -111,7 +111,9 @@ export function decide(f: MessageFacts, rules: DeskRules): Decision {
       notifyOnCall: false,
     };
   }
-  const auth = authorizationOf(f, rules);
+  // The request's own words, normalised once for the category and the priority tables.
+  const wording = requestWording(f.subject, f.text);
+  const auth = authorizationOf(f, rules, wording);
   if (joinable) {
     // A follow-up is an event on its ticket (with its own authorization); no new acknowledgement.
     return {
@@ -126,7 +128,7 @@ export function decide(f: MessageFacts, rules: DeskRules): Decision {
   const calendar = calendarFor(rules, f.sender.calendar);
   const p = derivePriority(
     {
-      wording: requestWording(f.subject, f.text),
+      wording,
       subject: f.subject,
       category: auth.category,
       mayForce: f.sender.role === 'referent' && auth.authorized && f.verification !== 'unverified',

@@ -25,7 +25,7 @@ import {
   contractFacts, examineDocuments, keepDocuments, orderPlanContext, pianoFacts, planContractIntake, planPianoIntake, type OrderDocuments,
 } from './orders.js';
 import {
-  planForAnomaly, planForMessage, planForReceipt, plannedMessage, receiptApplies, type BouncedEntry, type PlanContext, type ReceiptFacts,
+  planForAnomaly, planForMessage, planForReceipt, receiptApplies, type BouncedEntry, type PlanContext, type ReceiptFacts,
 } from './plans.js';
 import type { IngestResult } from './result.js';
 
@@ -150,7 +150,6 @@ function handleExamined(desk: Desk, row: MessageRow, ex: Examined, docs: OrderDo
   const { content, sender, verification, receivedAt } = ex;
   if (!sender) throw new MessageRejected('no-sender', 'no sender address in From');
   const nowIso = now.toISOString();
-  const message = plannedMessage(ex);
 
   if (ex.pec && ex.pec.kind !== 'posta-certificata') {
     const pec = ex.pec;

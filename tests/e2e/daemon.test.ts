@@ -25,6 +25,17 @@ function deliver(mailbox: 'pec' | 'support', bytes: Buffer): string {
   return name;
 }
 
+/** Start the daemon and wait until it idles on its Maildirs; its stdout so far via output(). */
+async function startedDaemon() {
+  const daemon = ws.spawnDaemon();
+  let out = '';
+  daemon.stdout!.on('data', (d) => (out += d));
+  const exited = once(daemon, 'exit');
+  for (let i = 0; i < 500 && !out.includes('Waiting for mail'); i++) await sleep(20);
+  expect(out).toContain('Waiting for mail');
+  return { daemon, exited, output: () => out };
+}
+
 const listDir = (mailbox: string, sub: string) => readdirSync(path.join(ws.config.mailboxes[mailbox].maildir, sub));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -154,27 +165,17 @@ describe('crash safety', () => {
   });
 
   it('the running daemon picks up mail dropped into new/ and answers it', async () => {
-    const daemon = ws.spawnDaemon();
-    let out = '';
-    daemon.stdout!.on('data', (d) => (out += d));
-    const exited = once(daemon, 'exit');
-    for (let i = 0; i < 500 && !out.includes('Waiting for mail'); i++) await sleep(20);
-    expect(out).toContain('Waiting for mail');
+    const { daemon, exited, output } = await startedDaemon();
     deliver('support', readSample('02-reset-password.eml'));
-    for (let i = 0; i < 500 && !out.includes('written'); i++) await sleep(20);
+    for (let i = 0; i < 500 && !output().includes('written'); i++) await sleep(20);
     daemon.kill('SIGINT');
     expect((await exited)[0]).toBe(0);
-    expect(out).toMatch(/HD-\d{4}-000001/);
+    expect(output()).toMatch(/HD-\d{4}-000001/);
     expect(readdirSync(ws.path('outbox'))).toHaveLength(1);
   });
 
   it('a second run on the same dataDir refuses to start and touches no mail; after the first exits it may run', async () => {
-    const daemon = ws.spawnDaemon();
-    let out = '';
-    daemon.stdout!.on('data', (d) => (out += d));
-    const exited = once(daemon, 'exit');
-    for (let i = 0; i < 500 && !out.includes('Waiting for mail'); i++) await sleep(20);
-    expect(out).toContain('Waiting for mail');
+    const { daemon, exited, output } = await startedDaemon();
     daemon.kill('SIGSTOP'); // frozen, still holding the lease: the mail below must wait for it
     try {
       deliver('support', readSample('02-reset-password.eml'));
@@ -187,7 +188,7 @@ describe('crash safety', () => {
     } finally {
       daemon.kill('SIGCONT');
     }
-    for (let i = 0; i < 500 && !out.includes('written'); i++) await sleep(20);
+    for (let i = 0; i < 500 && !output().includes('written'); i++) await sleep(20);
     daemon.kill('SIGTERM');
     expect((await exited)[0]).toBe(0);
     expect(ws.count('SELECT count(*) FROM tickets')).toBe(1);

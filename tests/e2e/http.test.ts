@@ -64,21 +64,27 @@ function samplesOf(text: string): Map<string, number> {
   return m;
 }
 
+/** Start the daemon of `ws` (its Maildirs made first); its stderr so far via stderr(). */
+function startDaemon() {
+  const w = ws!;
+  for (const mb of ['pec', 'support']) {
+    for (const d of ['tmp', 'new', 'cur']) mkdirSync(path.join(w.config.mailboxes[mb].maildir, d), { recursive: true });
+  }
+  const child = w.spawnDaemon();
+  daemon = child;
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  child.stdout!.resume();
+  return { w, daemon: child, exited: once(child, 'exit'), stderr: () => err };
+}
+
 describe('http.listen', () => {
   it('serves /healthz and /metrics while the daemon runs, 404/405 otherwise, and closes on SIGTERM', async () => {
     const port = await freePort();
     ws = new Workspace((c) => {
       c.http = { listen: `127.0.0.1:${port}` };
     });
-    const w = ws;
-    for (const mb of ['pec', 'support']) {
-      for (const d of ['tmp', 'new', 'cur']) mkdirSync(path.join(w.config.mailboxes[mb].maildir, d), { recursive: true });
-    }
-    daemon = w.spawnDaemon();
-    let stderr = '';
-    daemon.stderr!.on('data', (d) => (stderr += d));
-    daemon.stdout!.resume();
-    const exited = once(daemon, 'exit');
+    const { w, exited, stderr } = startDaemon();
     const base = `http://127.0.0.1:${port}`;
 
     // Wait until it answers and has polled both mailboxes once.
@@ -93,7 +99,7 @@ describe('http.listen', () => {
       }
       await sleep(50);
     }
-    expect(health, stderr).toBeDefined();
+    expect(health, stderr()).toBeDefined();
     expect(health.status).toBe(200);
     expect(health.type).toMatch(/^application\/json/);
     expect(health.body).toMatchObject({
@@ -184,7 +190,7 @@ describe('http.listen', () => {
     const t0 = Date.now();
     daemon!.kill('SIGTERM');
     const [code] = await exited;
-    expect(code, stderr).toBe(0);
+    expect(code, stderr()).toBe(0);
     expect(Date.now() - t0).toBeLessThan(2500); // the server's own timeouts are 5 s and more
     await idleClosed;
     expect(await accepts(port)).toBe(false);
@@ -195,22 +201,14 @@ describe('http.listen', () => {
     ws = new Workspace((c) => {
       c.http = { listen: port }; // a bare port (a YAML number): 127.0.0.1
     });
-    const w = ws;
-    for (const mb of ['pec', 'support']) {
-      for (const d of ['tmp', 'new', 'cur']) mkdirSync(path.join(w.config.mailboxes[mb].maildir, d), { recursive: true });
-    }
-    daemon = w.spawnDaemon();
-    let stderr = '';
-    daemon.stderr!.on('data', (d) => (stderr += d));
-    daemon.stdout!.resume();
-    const exited = once(daemon, 'exit');
+    const { w, exited, stderr } = startDaemon();
     const url = `http://127.0.0.1:${port}/healthz`;
     let first: Response | undefined;
     for (let i = 0; i < 300 && !first; i++) {
       first = await fetch(url).catch(() => undefined);
       if (!first) await sleep(50);
     }
-    expect(first?.status, stderr).toBe(200);
+    expect(first?.status, stderr()).toBe(200);
     const db = new Database(path.join(w.config.dataDir, 'pecdesk.sqlite'));
     try {
       db.exec('BEGIN IMMEDIATE');
@@ -230,7 +228,7 @@ describe('http.listen', () => {
     expect(again.status).toBe(200);
     expect(((await again.json()) as any).database).toEqual({ writable: true });
     daemon!.kill('SIGTERM');
-    expect((await exited)[0], stderr).toBe(0);
+    expect((await exited)[0], stderr()).toBe(0);
   });
 
   it('a mailbox not polled successfully for more than max(60 s, 10 × pollSeconds) is unhealthy', () => {
