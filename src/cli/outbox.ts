@@ -53,7 +53,7 @@ export function registerOutbox(program: Command): void {
         if (e.status === 'sent') throw new UsageError(`outbox entry ${id} was already sent (${e.sent_to})`);
         const now = new Date();
         requeue(desk.db, id, now.toISOString());
-        const report = await drainOutbox(desk, now, id);
+        const report = await drainOutbox(desk, now, { onlyId: id });
         const view = outboxView(desk, getOutbox(desk.db, id)!);
         if (isJson(cmd)) printJson(view);
         else process.stdout.write(report.sent.length ? `sent #${id} to ${view.to} (${view.sentTo})\n` : `#${id} not sent: ${view.lastError}\n`);

@@ -42,12 +42,13 @@ export function registerRun(program: Command): void {
         const heartbeat = setInterval(() => renewLease(desk.db, new Date()), LEASE_STALE_MS / 4);
         heartbeat.unref();
         desk.log.info({ once: Boolean(o.once), dataDir: desk.cfg.dataDir }, 'pecdesk started');
+        let sourceFailures = 0;
         try {
-          await runDaemon(desk, {
+          ({ sourceFailures } = await runDaemon(desk, {
             once: Boolean(o.once),
             clock: () => fixed ?? new Date(),
             stopSignal: stop,
-            onMessage: (mailbox, _name, r) => {
+            onMessage: (mailbox, r) => {
               if (json) {
                 if (o.once) results.push({ ...r, mailbox });
                 else process.stdout.write(`${JSON.stringify({ event: 'message', mailbox, ...r })}\n`);
@@ -74,13 +75,12 @@ export function registerRun(program: Command): void {
               for (const s of report.sent) process.stdout.write(`${' '.repeat(16)} reply #${s.id} to ${s.to} written: ${path.relative(process.cwd(), s.via) || s.via}\n`);
               for (const f of report.failed) process.stdout.write(`${' '.repeat(16)} reply #${f.id} to ${f.to} NOT sent: ${f.error}${f.final ? ' (giving up)' : ' (will retry)'}\n`);
             },
-            onIdle: (dirs) => {
+            onIdle: (where) => {
               if (json) return;
-              process.stdout.write(
-                `\nWaiting for mail. Drop .eml files into\n  ${path.relative(process.cwd(), dirs.support) || dirs.support}   (support mailbox)\n  ${path.relative(process.cwd(), dirs.pec) || dirs.pec}       (PEC mailbox)\nCtrl-C to stop.\n\n`,
-              );
+              const shown = (w: string) => (w.includes('://') ? w : `${path.relative(process.cwd(), w) || w}   (drop .eml files here)`);
+              process.stdout.write(`\nWaiting for mail:\n  support  ${shown(where.support)}\n  pec      ${shown(where.pec)}\nCtrl-C to stop.\n\n`);
             },
-          });
+          }));
         } finally {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
@@ -89,6 +89,12 @@ export function registerRun(program: Command): void {
         }
         if (json && o.once) printJson({ results, outbox: { sent: outbox, failed } });
         desk.log.info('pecdesk stopped');
+        // A mailbox that could not be read (server down, login refused) is an I/O failure of --once.
+        if (sourceFailures) throw new UsageError(`${sourceFailures} mailbox(es) could not be read; see the log above`);
+        if (!o.once) {
+          // Sockets were closed at the stop deadline; nothing left may keep the process past it.
+          setTimeout(() => process.exit(), 1000).unref();
+        }
       }, { now: fixed });
     });
 }

@@ -47,6 +47,24 @@ const calendarsSchema = z
 export type CalendarDefinition = z.infer<typeof calendarsSchema>[string];
 const address = z.string().regex(/^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$/, 'expected an e-mail address');
 
+/**
+ * OAuth2 (XOAUTH2) access tokens: printed by `tokenCommand` (run without a shell) or read from
+ * `tokenFile`; either a bare token or JSON { access_token, expires_in | expires_at,
+ * refresh_token_expires_at }. Re-read when the token expires.
+ */
+const oauthSchema = z
+  .object({
+    tokenCommand: z.array(z.string().min(1)).min(1).optional(),
+    tokenFile: z.string().min(1).optional(),
+    // Warn (log and metric) this many days before the refresh token runs out.
+    refreshWarnDays: z.number().min(0).default(7),
+  })
+  .strict()
+  .refine((o) => Boolean(o.tokenCommand) !== Boolean(o.tokenFile), { message: 'exactly one of tokenCommand or tokenFile is required' });
+export type OAuthConfig = z.infer<typeof oauthSchema>;
+
+const seconds = (d: number) => z.number().positive().max(3600).default(d);
+
 const smtpSchema = z
   .object({
     host: z.string().min(1),
@@ -54,18 +72,53 @@ const smtpSchema = z
     secure: z.boolean().default(false),
     user: z.string().optional(),
     pass: z.string().optional(),
+    oauth2: oauthSchema.optional(),
+    // A server that accepts TCP and never greets must not hold a reply (or the daemon) for long.
+    connectionTimeoutSeconds: seconds(10),
+    greetingTimeoutSeconds: seconds(10),
+    socketTimeoutSeconds: seconds(60),
+    // Certificate checks stay on unless a test or a private CA needs otherwise.
+    rejectUnauthorized: z.boolean().default(true),
   })
-  .strict();
+  .strict()
+  .refine((s) => !(s.pass !== undefined && s.oauth2), { message: 'give pass or oauth2, not both' });
+export type SmtpConfig = z.infer<typeof smtpSchema>;
+
+const imapSchema = z
+  .object({
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(993),
+    // TLS from the first byte (IMAPS). false: STARTTLS, required except towards loopback (tests).
+    secure: z.boolean().default(true),
+    user: z.string().min(1),
+    pass: z.string().optional(),
+    oauth2: oauthSchema.optional(),
+    // The safety-net poll (IDLE does the real work when the server offers it); seconds allowed.
+    pollCron: z.string().refine((e) => validateCron(e), 'expected a cron expression, e.g. "*/30 * * * * *"').default('*/30 * * * * *'),
+    idle: z.boolean().default(true),
+    connectionTimeoutSeconds: seconds(20),
+    greetingTimeoutSeconds: seconds(15),
+    socketTimeoutSeconds: seconds(300),
+    rejectUnauthorized: z.boolean().default(true),
+  })
+  .strict()
+  .refine((i) => Boolean(i.pass !== undefined) !== Boolean(i.oauth2), { message: 'exactly one of pass or oauth2 is required' });
+export type ImapConfig = z.infer<typeof imapSchema>;
 
 const mailboxSchema = z
   .object({
     address,
-    // IMAP (`imap:`, `folder`, `processedFolder`) joins here with the IMAP source.
-    maildir: z.string().min(1),
+    // Where mail is read: an IMAP server or a Maildir (exactly one).
+    imap: imapSchema.optional(),
+    maildir: z.string().min(1).optional(),
+    // IMAP: the folder read, and where a processed message is moved (null: flagged \Seen and left).
+    folder: z.string().min(1).default('INBOX'),
+    processedFolder: z.string().min(1).nullable().default('Processed'),
     smtp: smtpSchema.optional(),
     outboxDir: z.string().min(1).optional(),
   })
   .strict()
+  .refine((m) => Boolean(m.imap) !== Boolean(m.maildir), { message: 'exactly one of imap or maildir is required (where mail is read)' })
   .refine((m) => Boolean(m.smtp) || Boolean(m.outboxDir), {
     message: 'one of smtp or outboxDir is required (where replies go)',
   });
@@ -178,9 +231,14 @@ export const configSchema = z
         pollSeconds: z.number().positive().default(5),
         outboxRetryBaseSeconds: z.number().positive().default(60),
         outboxMaxAttempts: z.number().int().positive().default(10),
+        // SIGTERM: in-flight work gets this long to finish; then sockets are closed and the run ends.
+        stopSeconds: z.number().positive().max(600).default(10),
+        // A PEC reply whose send a crash interrupted is re-sent only if no accettazione for it
+        // arrives within this wait (every re-send is another certified delivery).
+        pecUncertainWaitMinutes: z.number().min(0).default(60),
       })
       .strict()
-      .default({ pollSeconds: 5, outboxRetryBaseSeconds: 60, outboxMaxAttempts: 10 }),
+      .default({ pollSeconds: 5, outboxRetryBaseSeconds: 60, outboxMaxAttempts: 10, stopSeconds: 10, pecUncertainWaitMinutes: 60 }),
     // The ops listener (/healthz, /metrics): PORT (127.0.0.1), HOST:PORT or [IPV6]:PORT; off when absent.
     http: z.object({ listen: httpListen.optional() }).strict().default({}),
     templatesDir: z.string().optional(),
@@ -197,6 +255,7 @@ export type Config = Omit<z.infer<typeof configSchema>, 'calendars'> & {
 };
 export type MailboxName = 'pec' | 'support';
 export type MailboxConfig = Config['mailboxes']['pec'];
+export const MAILBOX_NAMES: readonly MailboxName[] = ['pec', 'support'];
 
 /** Replace ${VAR} with the environment's value; a missing variable is a config error. */
 export function interpolateEnv(value: unknown, file: string, keyPath: string[] = []): unknown {
@@ -276,7 +335,7 @@ export function withDerivedDefaults(raw: Record<string, unknown>): Record<string
       if (!isPlainObject(m)) continue;
       mailboxes[name] = {
         address: DEFAULT_MAILBOX_ADDRESS[name],
-        maildir: path.join(dataDir, 'maildir', name),
+        ...(m.imap === undefined && m.maildir === undefined ? { maildir: path.join(dataDir, 'maildir', name) } : {}),
         ...(m.smtp === undefined && m.outboxDir === undefined ? { outboxDir: path.join(dataDir, 'outbox') } : {}),
         ...m,
       };

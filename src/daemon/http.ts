@@ -5,6 +5,7 @@ import { accessSync, constants as fsConstants } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HttpListen, MailboxName } from '../config/load.js';
+import type { SourceStatus } from '../mail/source.js';
 import type { Desk } from '../runtime/context.js';
 import { deskCounts, outboxBacklog, probeWrite } from '../store/metrics.js';
 
@@ -16,6 +17,8 @@ export type LastPolls = Partial<Record<MailboxName, Date>>;
 export interface HealthSources {
   desk: Desk;
   lastPolls: LastPolls;
+  /** Each mailbox source's condition (IMAP connection state, reconnects). */
+  sources?: Partial<Record<MailboxName, SourceStatus>>;
   /** When the daemon started: a mailbox not polled yet is as old as the daemon. */
   startedAt: Date;
   /** Wall clock (not the desk's --now clock: ages are about this process). */
@@ -31,7 +34,7 @@ export interface HealthCheck {
 export interface Health {
   status: 'ok' | 'unhealthy';
   database: { writable: boolean; error?: string };
-  mailboxes: Record<MailboxName, { lastPollAt: string | null; lastPollAgeSeconds: number; maxAgeSeconds: number }>;
+  mailboxes: Record<MailboxName, { lastPollAt: string | null; lastPollAgeSeconds: number; maxAgeSeconds: number; source?: 'maildir' | 'imap'; state?: string; lastError?: string | null }>;
   outbox: { queued: number; failed: number; oldestQueuedAgeSeconds: number | null };
   checks: HealthCheck[];
 }
@@ -62,14 +65,20 @@ export function health(src: HealthSources): Health {
   for (const mb of MAILBOXES) {
     const last = src.lastPolls[mb];
     const age = ageSeconds(last ?? src.startedAt, now);
-    mailboxes[mb] = { lastPollAt: last ? last.toISOString() : null, lastPollAgeSeconds: age, maxAgeSeconds: maxAge };
-    const ok = age <= maxAge;
+    const st = src.sources?.[mb];
+    mailboxes[mb] = {
+      lastPollAt: last ? last.toISOString() : null, lastPollAgeSeconds: age, maxAgeSeconds: maxAge,
+      ...(st ? { source: st.kind, state: st.state, lastError: st.lastError } : {}),
+    };
+    const authFailed = st?.state === 'auth-failed';
+    const ok = age <= maxAge && !authFailed;
+    const why = st?.lastError && (!ok || st.state === 'disconnected') ? `; ${st.state}: ${st.lastError}` : '';
     checks.push({
       name: `mailbox.${mb}`,
       ok,
-      detail: last
-        ? `last successful poll ${age} s ago${ok ? '' : ` (more than ${maxAge} s)`}`
-        : `not polled successfully since the start ${age} s ago${ok ? '' : ` (more than ${maxAge} s)`}`,
+      detail: (last
+        ? `last successful poll ${age} s ago${age <= maxAge ? '' : ` (more than ${maxAge} s)`}`
+        : `not polled successfully since the start ${age} s ago${age <= maxAge ? '' : ` (more than ${maxAge} s)`}`) + why,
     });
   }
   let outbox: Health['outbox'];
@@ -149,7 +158,42 @@ export function metrics(src: HealthSources): string {
       type: 'gauge',
       samples: MAILBOXES.map((mb) => ({ labels: { mailbox: mb }, value: ageSeconds(src.lastPolls[mb] ?? src.startedAt, now) })),
     },
+    ...sourceFamilies(src),
   ]);
+}
+
+const SOURCE_STATES = ['connecting', 'connected', 'idle', 'polling', 'disconnected', 'auth-failed'] as const;
+
+/** IMAP connection state (one-hot), reconnects and OAuth2 refresh-token warnings. */
+function sourceFamilies(src: HealthSources): Family[] {
+  const imap = MAILBOXES.flatMap((mb) => (src.sources?.[mb]?.kind === 'imap' ? [[mb, src.sources[mb]!] as const] : []));
+  if (!imap.length) return [];
+  return [
+    {
+      name: 'pecdesk_imap_connected',
+      help: 'Whether the mailbox has a usable IMAP connection (1) or not (0).',
+      type: 'gauge',
+      samples: imap.map(([mb, st]) => ({ labels: { mailbox: mb }, value: ['connected', 'idle', 'polling'].includes(st.state) ? 1 : 0 })),
+    },
+    {
+      name: 'pecdesk_imap_state',
+      help: 'The IMAP source state, one series per state (1 for the current one).',
+      type: 'gauge',
+      samples: imap.flatMap(([mb, st]) => SOURCE_STATES.map((state) => ({ labels: { mailbox: mb, state }, value: st.state === state ? 1 : 0 }))),
+    },
+    {
+      name: 'pecdesk_imap_reconnects_total',
+      help: 'IMAP connections made after the first since the daemon started.',
+      type: 'counter',
+      samples: imap.map(([mb, st]) => ({ labels: { mailbox: mb }, value: st.reconnects })),
+    },
+    {
+      name: 'pecdesk_oauth_refresh_token_days_left',
+      help: 'Days left on an OAuth2 refresh token that runs out within its warning window.',
+      type: 'gauge',
+      samples: imap.flatMap(([mb, st]) => (st.refreshTokenDaysLeft === null ? [] : [{ labels: { mailbox: mb }, value: st.refreshTokenDaysLeft }])),
+    },
+  ];
 }
 
 // --- The listener ------------------------------------------------------------------------

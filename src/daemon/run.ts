@@ -1,36 +1,36 @@
-// The daemon loop: each Maildir's new/ → pipeline → cur/ (only after the commit), then the
-// outbox. SIGINT/SIGTERM finish the message in hand and return.
-import { watch, type FSWatcher } from 'node:fs';
-import path from 'node:path';
-import type { MailboxName } from '../config/load.js';
+// The daemon: one loop per mailbox source (Maildir or IMAP) and one outbox loop per mailbox,
+// each with its own waits and timeouts, so a slow server holds only its own work. A message is
+// acknowledged at its source only after its outcome is committed. SIGINT/SIGTERM: every loop
+// finishes the item in hand; after daemon.stopSeconds, sockets are closed and the run ends.
+import { MAILBOX_NAMES, type MailboxName } from '../config/load.js';
 import type { IngestResult } from '../intake/result.js';
-import { ingestMessage, reprocessStored } from '../intake/pipeline.js';
-import { Maildir } from '../mail/maildir.js';
-import { drainOutbox, type DrainReport } from '../outbox/worker.js';
+import { ingestMessage, ingestTooLarge, reprocessStored } from '../intake/pipeline.js';
+import { ImapSource, reconnectDelayMs } from '../mail/imap.js';
+import { MaildirSource } from '../mail/maildir.js';
+import type { Consume, MailSource, SourceStatus } from '../mail/source.js';
+import { drainOutbox, MailboxTransports, type DrainReport } from '../outbox/worker.js';
 import type { Desk } from '../runtime/context.js';
 import { startHttpListener, type HttpListener, type LastPolls } from './http.js';
 import { unfinishedMessages } from '../store/messages.js';
+import { markInterruptedSendsUncertain } from '../store/outbox.js';
 import { runSlaCheck, startSlaWatch } from './sla-watch.js';
 
 export interface RunOptions {
   once: boolean;
   clock: () => Date;
-  onMessage?: (mailbox: MailboxName, name: string, result: IngestResult) => void;
+  onMessage?: (mailbox: MailboxName, result: IngestResult) => void;
   onOutbox?: (report: DrainReport) => void;
-  onIdle?: (mailboxes: Record<MailboxName, string>) => void;
+  /** Once, when every source has done its first pass: where mail is read from. */
+  onIdle?: (sources: Record<MailboxName, string>) => void;
   /** Resolves when the daemon should stop (signals). */
   stopSignal?: StopSignal;
   /** Filled in by each pass: every mailbox's last successful poll (for /healthz and /metrics). */
   lastPolls?: LastPolls;
 }
 
-export class StopSignal {
-  stopped = false;
+/** A wait that ends early when woken, or when the daemon stops. */
+export class Wakeup {
   private wakers: Array<() => void> = [];
-  stop(): void {
-    this.stopped = true;
-    this.wake();
-  }
   wake(): void {
     for (const w of this.wakers.splice(0)) w();
   }
@@ -48,119 +48,167 @@ export class StopSignal {
   }
 }
 
-const MAILBOXES: MailboxName[] = ['pec', 'support'];
+export class StopSignal extends Wakeup {
+  stopped = false;
+  private readonly others = new Set<Wakeup>();
+  private resolveStopped!: () => void;
+  /** Resolves when stop() is called. */
+  readonly whenStopped = new Promise<void>((r) => (this.resolveStopped = r));
+  stop(): void {
+    this.stopped = true;
+    this.resolveStopped();
+    this.wake();
+    for (const w of this.others) w.wake();
+  }
+  /** A Wakeup of one loop, also woken by stop(). */
+  child(): Wakeup {
+    const w = new Wakeup();
+    this.others.add(w);
+    return w;
+  }
+}
 
 /** Messages recorded by `ingest` but never finished (a crash): finish them first. */
 async function recoverUnfinished(desk: Desk, clock: () => Date): Promise<void> {
   for (const row of unfinishedMessages(desk.db)) {
-    if (row.source !== 'file') continue; // Maildir ones are still in new/ and come round again
+    if (row.source !== 'file') continue; // source messages are still unacknowledged and come round again
     const r = await reprocessStored(desk, row.id, clock());
     desk.log.info({ messageRow: row.id, classification: r.classification }, 'recovered unfinished message');
   }
 }
 
-/** One pass over every mailbox; returns how many messages were handled. */
-export async function pollOnce(desk: Desk, opts: RunOptions): Promise<number> {
-  let handled = 0;
-  for (const mailbox of MAILBOXES) {
-    const md = new Maildir(desk.cfg.mailboxes[mailbox].maildir);
-    md.ensure();
-    const names = md.listNew();
-    if (opts.lastPolls) opts.lastPolls[mailbox] = new Date(); // wall clock, not opts.clock
-    for (const name of names) {
-      if (opts.stopSignal?.stopped) return handled;
-      let read: { bytes: Buffer; arrivedAt: Date };
-      try {
-        read = md.read(name);
-      } catch (e) {
-        // Vanished (another consumer) or unreadable: leave it, say so, go on.
-        desk.log.warn({ mailbox, name, error: (e as Error).message }, 'cannot read Maildir message');
-        continue;
-      }
-      let result: IngestResult;
-      try {
-        result = await ingestMessage(
-          desk,
-          { bytes: read.bytes, mailbox, source: 'maildir', sourceUid: Maildir.uid(name), file: md.pathOf(name), arrivedAt: read.arrivedAt },
-          opts.clock(),
-        );
-      } catch (e) {
-        // The message itself is quarantined inside the pipeline; what reaches here is the
-        // desk failing to record it (disk full, database locked). Leave it unacknowledged in
-        // new/ for the next pass rather than lose it or stop the daemon.
-        desk.log.error({ mailbox, name, error: (e as Error).message }, 'cannot record message; left in new/ for the next pass');
-        continue;
-      }
-      md.acknowledge(name);
-      handled++;
-      opts.onMessage?.(mailbox, name, result);
-    }
+/** Sends a crash interrupted: uncertain (e-mail re-sent now with the same Message-ID; PEC after the wait). */
+function recoverInterruptedSends(desk: Desk, now: Date): void {
+  const pecResendAt = new Date(now.getTime() + desk.cfg.daemon.pecUncertainWaitMinutes * 60_000).toISOString();
+  for (const e of markInterruptedSendsUncertain(desk.db, now.toISOString(), pecResendAt)) {
+    desk.log.warn(
+      { outbox: e.id, messageId: e.message_id, channel: e.channel, to: e.to_addr, sendingSince: e.sending_since, resendAt: e.next_attempt_at },
+      e.channel === 'pec'
+        ? 'a PEC send was interrupted: re-sent only if no accettazione arrives by resendAt'
+        : 'a send was interrupted: re-sent with the same Message-ID',
+    );
   }
-  return handled;
 }
 
-export async function runDaemon(desk: Desk, opts: RunOptions): Promise<void> {
+export function createSources(desk: Desk): MailSource[] {
+  return MAILBOX_NAMES.map((mb) => {
+    const cfg = desk.cfg.mailboxes[mb];
+    if (cfg.imap) return new ImapSource(mb, cfg, { db: desk.db, raw: desk.raw, log: desk.log, maxMessageBytes: desk.cfg.limits.maxMessageBytes });
+    return new MaildirSource(mb, cfg.maildir!, desk.log);
+  });
+}
+
+function describeSource(s: MailSource): string {
+  return s instanceof MaildirSource ? s.newDir : s instanceof ImapSource ? s.where : s.mailbox;
+}
+
+/** Every source's status, for /healthz and /metrics. */
+export type SourceStatuses = Partial<Record<MailboxName, SourceStatus>>;
+
+export async function runDaemon(desk: Desk, opts: RunOptions): Promise<{ sourceFailures: number }> {
   const stop = opts.stopSignal ?? new StopSignal();
   const lastPolls: LastPolls = opts.lastPolls ?? {};
-  opts = { ...opts, stopSignal: stop, lastPolls };
+  const sources = createSources(desk);
+  const statuses: SourceStatuses = Object.fromEntries(sources.map((s) => [s.mailbox, s.status]));
   // The ops listener (http.listen): up before the first pass, so a busy port stops the start.
   const listen = opts.once ? undefined : desk.cfg.http.listen;
-  const http: HttpListener | null = listen ? await startHttpListener(listen, { desk, lastPolls, startedAt: new Date() }) : null;
+  const http: HttpListener | null = listen ? await startHttpListener(listen, { desk, lastPolls, sources: statuses, startedAt: new Date() }) : null;
+  const transports = new MailboxTransports(desk);
+  const outboxWakes = Object.fromEntries(MAILBOX_NAMES.map((mb) => [mb, stop.child()])) as Record<MailboxName, Wakeup>;
+  let sourceFailures = 0;
+
+  const consume: Consume = async (m) => {
+    const inc = { mailbox: m.mailbox, source: m.source, sourceUid: m.sourceUid, file: m.file, arrivedAt: m.arrivedAt };
+    const result = 'bytes' in m ? await ingestMessage(desk, { ...inc, bytes: m.bytes }, opts.clock()) : ingestTooLarge(desk, { ...inc, ...m.tooLarge }, opts.clock());
+    opts.onMessage?.(m.mailbox, result);
+    if (result.reply) for (const w of Object.values(outboxWakes)) w.wake();
+    return result;
+  };
+  const drain = async (mailbox?: MailboxName) => {
+    try {
+      const report = await drainOutbox(desk, opts.clock(), { mailbox, transports, shouldStop: () => stop.stopped });
+      if (report.sent.length || report.failed.length) opts.onOutbox?.(report);
+    } catch (e) {
+      desk.log.error({ mailbox, error: (e as Error).message }, 'outbox pass failed; retrying on the next pass');
+    }
+  };
+
   try {
     await recoverUnfinished(desk, opts.clock);
-  } catch (e) {
-    await http?.close();
-    throw e;
-  }
-  const watchers: FSWatcher[] = [];
-  if (!opts.once) {
-    // fs.watch only shortens the wait; polling stays the source of truth.
-    for (const mailbox of MAILBOXES) {
-      try {
-        const w = watch(path.join(desk.cfg.mailboxes[mailbox].maildir, 'new'), () => stop.wake());
-        w.on('error', () => undefined);
-        watchers.push(w);
-      } catch {
-        /* polling alone */
-      }
-    }
-  }
-  let announcedIdle = false;
-  // The SLA watch: its own schedule while running; with --once, one check per pass (below).
-  const slaWatch = opts.once ? null : startSlaWatch(desk, { clock: opts.clock, onPass: (r) => {
-    if (r.notices) stop.wake(); // send them now rather than after the poll interval
-  } });
-  try {
-    for (;;) {
-      const handled = await pollOnce(desk, opts);
-      if (stop.stopped) break;
-      if (opts.once) {
+    recoverInterruptedSends(desk, new Date());
+    if (opts.once) {
+      for (const s of sources) {
+        if (stop.stopped) break;
         try {
-          runSlaCheck(desk, opts.clock());
+          await s.pass(consume, () => stop.stopped);
+          lastPolls[s.mailbox] = new Date();
         } catch (e) {
-          desk.log.error({ error: (e as Error).message }, 'SLA check failed; retrying on the next pass');
+          sourceFailures++;
+          desk.log.error({ mailbox: s.mailbox, error: (e as Error).message }, 'mailbox pass failed');
         }
       }
       try {
-        const report = await drainOutbox(desk, opts.clock());
-        if (report.sent.length || report.failed.length) opts.onOutbox?.(report);
+        runSlaCheck(desk, opts.clock());
       } catch (e) {
-        desk.log.error({ error: (e as Error).message }, 'outbox pass failed; retrying on the next pass');
+        desk.log.error({ error: (e as Error).message }, 'SLA check failed; retrying on the next pass');
       }
-      if (opts.once || stop.stopped) break;
-      if (!announcedIdle || handled > 0) {
-        opts.onIdle?.({
-          pec: path.join(desk.cfg.mailboxes.pec.maildir, 'new'),
-          support: path.join(desk.cfg.mailboxes.support.maildir, 'new'),
-        });
-        announcedIdle = true;
-      }
-      await stop.sleep(desk.cfg.daemon.pollSeconds * 1000);
-      if (stop.stopped) break;
+      if (!stop.stopped) await drain();
+      return { sourceFailures };
     }
+
+    const slaWatch = startSlaWatch(desk, { clock: opts.clock, onPass: (r) => {
+      if (r.notices) for (const w of Object.values(outboxWakes)) w.wake(); // send them now
+    } });
+    const firstPasses = new Set(sources.map((s) => s.mailbox));
+    const announce = (mb: MailboxName) => {
+      if (firstPasses.delete(mb) && firstPasses.size === 0) {
+        opts.onIdle?.(Object.fromEntries(sources.map((s) => [s.mailbox, describeSource(s)])) as Record<MailboxName, string>);
+      }
+    };
+    const sourceLoop = async (s: MailSource) => {
+      const wake = stop.child();
+      s.watch(() => wake.wake());
+      let failures = 0;
+      // IMAP waits on IDLE and its cron poll; a Maildir also on its poll interval.
+      const waitMs = s instanceof ImapSource ? 3_600_000 : desk.cfg.daemon.pollSeconds * 1000;
+      while (!stop.stopped) {
+        try {
+          await s.pass(consume, () => stop.stopped);
+          lastPolls[s.mailbox] = new Date();
+          failures = 0;
+          announce(s.mailbox);
+        } catch (e) {
+          failures++;
+          const delay = reconnectDelayMs(failures);
+          desk.log.warn({ mailbox: s.mailbox, error: (e as Error).message, retryInSeconds: delay / 1000 }, 'mailbox unavailable; retrying');
+          await stop.sleep(delay); // only stop shortens a backoff (not the server's events)
+          continue;
+        }
+        await wake.sleep(waitMs);
+      }
+    };
+    const outboxLoop = async (mb: MailboxName) => {
+      while (!stop.stopped) {
+        await drain(mb);
+        await outboxWakes[mb].sleep(desk.cfg.daemon.pollSeconds * 1000);
+      }
+    };
+    const loops = Promise.allSettled([...sources.map(sourceLoop), ...MAILBOX_NAMES.map(outboxLoop)]);
+    await Promise.race([stop.whenStopped, loops]);
+    slaWatch.stop();
+    // Drain: each loop ends after the item in hand; past the deadline, sockets are closed.
+    const deadline = desk.cfg.daemon.stopSeconds * 1000;
+    const timer = new Promise<'late'>((r) => setTimeout(() => r('late'), deadline).unref());
+    if ((await Promise.race([loops.then(() => 'done' as const), timer])) === 'late') {
+      desk.log.warn({ stopSeconds: desk.cfg.daemon.stopSeconds }, 'work still in flight at the stop deadline: closing connections');
+      transports.close();
+      for (const s of sources) if (s instanceof ImapSource) s.abort();
+      await Promise.race([loops, new Promise((r) => setTimeout(r, 1000).unref())]);
+    }
+    return { sourceFailures };
   } finally {
-    slaWatch?.stop();
-    for (const w of watchers) w.close();
+    transports.close();
+    await Promise.allSettled(sources.map((s) => s.close()));
     await http?.close();
   }
 }

@@ -32,8 +32,8 @@ import type { IngestResult } from './result.js';
 export interface IncomingMessage {
   bytes: Buffer;
   mailbox: MailboxName;
-  source: 'maildir' | 'file';
-  /** Stable identity at the source (Maildir unique name); null for files given to ingest. */
+  source: 'maildir' | 'imap' | 'file';
+  /** Stable identity at the source (Maildir unique name, IMAP folder:UIDVALIDITY:UID); null for files given to ingest. */
   sourceUid: string | null;
   file: string | null;
   /** When the source says it arrived (Maildir delivery time), if known. */
@@ -64,6 +64,25 @@ export async function ingestMessage(desk: Desk, inc: IncomingMessage, now: Date)
   return processRecorded(desk, row, inc.bytes, now, inc.arrivedAt);
 }
 
+/**
+ * A message over limits.maxMessageBytes, already streamed into the raw store: recorded and
+ * quarantined with the reason, never parsed, never dropped.
+ */
+export function ingestTooLarge(desk: Desk, inc: Omit<IncomingMessage, 'bytes'> & { sha256: string; size: number }, now: Date): IngestResult {
+  const seen = inc.sourceUid ? findBySourceUid(desk.db, inc.mailbox, inc.source, inc.sourceUid) : undefined;
+  if (seen && seen.status !== 'received') return replayed(desk, seen);
+  const row =
+    seen ??
+    insertMessage(desk.db, {
+      mailbox: inc.mailbox, source: inc.source, sourceUid: inc.sourceUid, file: inc.file, sha256: inc.sha256, size: inc.size, recordedAt: now.toISOString(),
+    });
+  return quarantine(desk, row, null, tooLarge(desk, inc.size), now);
+}
+
+function tooLarge(desk: Desk, size: number): MessageRejected {
+  return new MessageRejected('too-large', `message of ${size} bytes exceeds limits.maxMessageBytes (${desk.cfg.limits.maxMessageBytes})`);
+}
+
 /** Process a stored message again (quarantine retry, recovery after a crash). */
 export async function reprocessStored(desk: Desk, messageRowId: number, now: Date): Promise<IngestResult> {
   const row = getMessage(desk.db, messageRowId);
@@ -78,9 +97,7 @@ function replayed(desk: Desk, row: MessageRow): IngestResult {
 async function processRecorded(desk: Desk, row: MessageRow, bytes: Buffer, now: Date, arrivedAt?: Date): Promise<IngestResult> {
   let parsed: ParsedMessage | null = null;
   try {
-    if (bytes.length > desk.cfg.limits.maxMessageBytes) {
-      throw new MessageRejected('too-large', `message of ${bytes.length} bytes exceeds limits.maxMessageBytes (${desk.cfg.limits.maxMessageBytes})`);
-    }
+    if (bytes.length > desk.cfg.limits.maxMessageBytes) throw tooLarge(desk, bytes.length);
     parsed = await parseMessage(bytes);
     const ex = await examine(desk, bytes, parsed, now, arrivedAt);
     const docs = ex.sender && (!ex.pec || ex.pec.kind === 'posta-certificata') ? await examineDocuments(desk, ex, now) : { piano: null, contract: null };

@@ -1,9 +1,12 @@
 // Maildir mailbox (new/ cur/ tmp/). A message is read from new/ and moved to cur/ only after
 // its outcome is committed: a crash in between leaves it in new/ to be seen again.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import type { MailboxName } from '../config/load.js';
+import type { Logger } from '../runtime/logger.js';
 import { fsyncDir } from '../store/raw-store.js';
+import { newStatus, setState, type Consume, type MailSource } from './source.js';
 
 let deliveries = 0;
 
@@ -57,5 +60,69 @@ export class Maildir {
     renameSync(tmp, path.join(this.root, 'new', name));
     fsyncDir(path.join(this.root, 'new'));
     return name;
+  }
+}
+
+/** A Maildir as a daemon source: new/ is the queue, fs.watch shortens the wait. */
+export class MaildirSource implements MailSource {
+  readonly status = newStatus('maildir');
+  private readonly md: Maildir;
+  private watcher: FSWatcher | null = null;
+
+  constructor(
+    readonly mailbox: MailboxName,
+    root: string,
+    private readonly log: Logger,
+  ) {
+    this.md = new Maildir(root);
+  }
+
+  get newDir(): string {
+    return path.join(this.md.root, 'new');
+  }
+
+  async pass(consume: Consume, shouldStop: () => boolean): Promise<number> {
+    this.md.ensure();
+    let handled = 0;
+    for (const name of this.md.listNew()) {
+      if (shouldStop()) break;
+      let read: { bytes: Buffer; arrivedAt: Date };
+      try {
+        read = this.md.read(name);
+      } catch (e) {
+        // Vanished (another consumer) or unreadable: leave it, say so, go on.
+        this.log.warn({ mailbox: this.mailbox, name, error: (e as Error).message }, 'cannot read Maildir message');
+        continue;
+      }
+      const uid = Maildir.uid(name);
+      try {
+        await consume({ mailbox: this.mailbox, source: 'maildir', sourceUid: uid, file: this.md.pathOf(name), arrivedAt: read.arrivedAt, bytes: read.bytes });
+      } catch (e) {
+        // The desk failing to record it (disk full, database locked): left in new/ for the next pass.
+        this.log.error({ mailbox: this.mailbox, sourceUid: uid, error: (e as Error).message }, 'cannot record message; left in new/ for the next pass');
+        continue;
+      }
+      this.md.acknowledge(name);
+      handled++;
+    }
+    setState(this.status, 'idle', null);
+    return handled;
+  }
+
+  watch(wake: () => void): void {
+    // fs.watch only shortens the wait; polling stays the source of truth.
+    try {
+      this.md.ensure();
+      this.watcher = watch(this.newDir, () => wake());
+      this.watcher.on('error', () => undefined);
+    } catch {
+      /* polling alone */
+    }
+  }
+
+  async close(): Promise<void> {
+    this.watcher?.close();
+    this.watcher = null;
+    setState(this.status, 'stopped');
   }
 }

@@ -1,14 +1,16 @@
 // Outbox delivery: every queued entry is composed (nodemailer) and sent through its mailbox's
-// transport — SMTP when configured, else an .eml file in outboxDir. Failures retry with
-// exponential backoff; the queue lives in SQLite, so it survives outages and restarts.
+// transport — SMTP when configured, else an .eml file in outboxDir. Temporary failures retry
+// with exponential backoff, a 5xx answer is final; the queue lives in SQLite, so it survives
+// outages and restarts, and a send interrupted by a crash is found at the next start.
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import nodemailer from 'nodemailer';
+import nodemailer, { type Transporter } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
-import type { MailboxName } from '../config/load.js';
+import type { MailboxName, SmtpConfig } from '../config/load.js';
+import { AccessTokenSource } from '../mail/oauth.js';
 import type { Desk } from '../runtime/context.js';
 import { fsyncDir } from '../store/raw-store.js';
-import { dueOutbox, markAttemptFailed, markSent, type OutboxAttachment, type OutboxRow } from '../store/outbox.js';
+import { dueOutbox, markAttemptFailed, markSendAbandoned, markSending, markSent, type OutboxAttachment, type OutboxRow } from '../store/outbox.js';
 
 export interface DrainReport {
   sent: Array<{ id: number; to: string; via: string }>;
@@ -42,26 +44,86 @@ function backoffSeconds(desk: Desk, attempts: number): number {
   return Math.min(desk.cfg.daemon.outboxRetryBaseSeconds * 2 ** attempts, 6 * 3600);
 }
 
-export async function deliver(desk: Desk, e: Pick<OutboxRow, 'id' | 'mailbox' | 'from_addr' | 'to_addr' | 'subject' | 'template'>, raw: Buffer): Promise<string> {
-  const mb = desk.cfg.mailboxes[e.mailbox as MailboxName];
-  if (mb.smtp) {
-    const transport = nodemailer.createTransport({
-      host: mb.smtp.host,
-      port: mb.smtp.port,
-      secure: mb.smtp.secure,
-      auth: mb.smtp.user ? { user: mb.smtp.user, pass: mb.smtp.pass ?? '' } : undefined,
-      connectionTimeout: 30_000,
-      greetingTimeout: 30_000,
-      socketTimeout: 60_000,
-    });
-    try {
-      await transport.sendMail({ envelope: { from: e.from_addr, to: [e.to_addr] }, raw });
-    } finally {
-      transport.close();
-    }
-    return `smtp://${mb.smtp.host}:${mb.smtp.port}`;
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
+
+/** nodemailer options for a mailbox's SMTP server: its own timeouts, TLS required off loopback. */
+export function smtpTransportOptions(smtp: SmtpConfig, auth: { user: string; pass?: string; accessToken?: string } | undefined) {
+  return {
+    host: smtp.host,
+    port: smtp.port,
+    secure: smtp.secure,
+    requireTLS: !smtp.secure && !LOOPBACK.test(smtp.host),
+    auth: auth ? (auth.accessToken ? { type: 'OAuth2' as const, user: auth.user, accessToken: auth.accessToken } : { user: auth.user, pass: auth.pass ?? '' }) : undefined,
+    connectionTimeout: smtp.connectionTimeoutSeconds * 1000,
+    greetingTimeout: smtp.greetingTimeoutSeconds * 1000,
+    socketTimeout: smtp.socketTimeoutSeconds * 1000,
+    tls: { rejectUnauthorized: smtp.rejectUnauthorized },
+  };
+}
+
+/** The login for a mailbox's SMTP server (an OAuth2 token fetched now when configured). */
+async function smtpAuth(smtp: SmtpConfig, tokens: AccessTokenSource | null) {
+  if (!smtp.user) return undefined;
+  if (smtp.oauth2 && tokens) return { user: smtp.user, accessToken: await tokens.token() };
+  return { user: smtp.user, pass: smtp.pass };
+}
+
+/** An SMTP server's answer, as the outbox records it (code and text, no stack). */
+export function smtpError(err: unknown): { text: string; permanent: boolean } {
+  const e = err as Error & { responseCode?: number; response?: string; code?: string };
+  const code = typeof e.responseCode === 'number' ? e.responseCode : null;
+  const text = e.response ? `${e.response}`.slice(0, 500) : `${e.code ? `${e.code}: ` : ''}${e.message}`;
+  return { text, permanent: code !== null && code >= 500 && code < 600 };
+}
+
+/**
+ * One pooled nodemailer transport per mailbox (the PEC mailbox's SMTP for PEC replies): a slow
+ * or silent server holds only its own mailbox's replies. close() ends its sockets, in-flight
+ * sends included (the stop deadline).
+ */
+export class MailboxTransports {
+  private readonly transports = new Map<MailboxName, { transport: Transporter; token: string | null }>();
+  private readonly tokens = new Map<MailboxName, AccessTokenSource>();
+
+  constructor(private readonly desk: Desk) {}
+
+  tokenSource(mailbox: MailboxName): AccessTokenSource | null {
+    const smtp = this.desk.cfg.mailboxes[mailbox].smtp;
+    if (!smtp?.oauth2) return null;
+    let t = this.tokens.get(mailbox);
+    if (!t) this.tokens.set(mailbox, (t = new AccessTokenSource(smtp.oauth2, `mailboxes.${mailbox}.smtp`)));
+    return t;
   }
-  const dir = mb.outboxDir!;
+
+  async send(mailbox: MailboxName, envelope: { from: string; to: string }, raw: Buffer): Promise<string> {
+    const smtp = this.desk.cfg.mailboxes[mailbox].smtp!;
+    const auth = await smtpAuth(smtp, this.tokenSource(mailbox));
+    const token = auth?.accessToken ?? null;
+    let t = this.transports.get(mailbox);
+    if (t && t.token !== token) {
+      t.transport.close();
+      t = undefined;
+    }
+    if (!t) {
+      t = { transport: nodemailer.createTransport({ ...smtpTransportOptions(smtp, auth), pool: true, maxConnections: 1, maxMessages: 100 }), token };
+      this.transports.set(mailbox, t);
+    }
+    await t.transport.sendMail({ envelope: { from: envelope.from, to: [envelope.to] }, raw });
+    return `smtp://${smtp.host}:${smtp.port}`;
+  }
+
+  close(mailbox?: MailboxName): void {
+    for (const [mb, t] of this.transports) {
+      if (mailbox && mb !== mailbox) continue;
+      t.transport.close();
+      this.transports.delete(mb);
+    }
+  }
+}
+
+/** Write a reply to the mailbox's outboxDir (no SMTP configured); idempotent by file name. */
+function writeOutboxFile(desk: Desk, e: Pick<OutboxRow, 'id' | 'mailbox' | 'subject' | 'template'>, raw: Buffer): string {
+  const dir = desk.cfg.mailboxes[e.mailbox as MailboxName].outboxDir!;
   mkdirSync(dir, { recursive: true });
   const ticketPart = /\[(HD-\d{4}-\d{6})\]/.exec(e.subject)?.[1] ?? e.template;
   const file = path.join(dir, `${String(e.id).padStart(6, '0')}-${ticketPart}.eml`);
@@ -74,25 +136,70 @@ export async function deliver(desk: Desk, e: Pick<OutboxRow, 'id' | 'mailbox' | 
   return file;
 }
 
+/** Send one message now, through the mailbox's SMTP or into its outboxDir (operator actions). */
+export async function deliver(desk: Desk, e: Pick<OutboxRow, 'id' | 'mailbox' | 'from_addr' | 'to_addr' | 'subject' | 'template'>, raw: Buffer, transports?: MailboxTransports): Promise<string> {
+  const mailbox = e.mailbox as MailboxName;
+  if (!desk.cfg.mailboxes[mailbox].smtp) return writeOutboxFile(desk, e, raw);
+  const own = transports ?? new MailboxTransports(desk);
+  try {
+    return await own.send(mailbox, { from: e.from_addr, to: e.to_addr }, raw);
+  } finally {
+    if (!transports) own.close();
+  }
+}
+
+export interface DrainOptions {
+  /** Only this entry (`outbox retry`). */
+  onlyId?: number;
+  /** Only this mailbox's entries (the daemon runs one drain loop per mailbox). */
+  mailbox?: MailboxName;
+  /** Reused transports (the daemon's); one-off ones are closed at the end. */
+  transports?: MailboxTransports;
+  /** Checked between entries: stop early (SIGTERM). */
+  shouldStop?: () => boolean;
+}
+
 /** Send every due entry once. */
-export async function drainOutbox(desk: Desk, now: Date, onlyId?: number): Promise<DrainReport> {
+export async function drainOutbox(desk: Desk, now: Date, opts: DrainOptions = {}): Promise<DrainReport> {
   const report: DrainReport = { sent: [], failed: [] };
-  for (const e of dueOutbox(desk.db, now.toISOString())) {
-    if (onlyId !== undefined && e.id !== onlyId) continue;
-    try {
-      const raw = await composeOutboxMessage(desk, e, now);
-      const via = await deliver(desk, e, raw);
-      markSent(desk.db, e.id, now.toISOString(), via);
-      report.sent.push({ id: e.id, to: e.to_addr, via });
-      desk.log.info({ outbox: e.id, to: e.to_addr, template: e.template, via }, 'reply sent');
-    } catch (err) {
-      const error = (err as Error).message;
-      const final = e.attempts + 1 >= desk.cfg.daemon.outboxMaxAttempts;
-      const next = final ? null : new Date(now.getTime() + backoffSeconds(desk, e.attempts) * 1000).toISOString();
-      markAttemptFailed(desk.db, e.id, error, next);
-      report.failed.push({ id: e.id, to: e.to_addr, error, final });
-      desk.log.warn({ outbox: e.id, to: e.to_addr, error, nextAttemptAt: next }, final ? 'reply failed for good' : 'reply send failed, will retry');
+  const transports = opts.transports ?? new MailboxTransports(desk);
+  try {
+    for (const e of dueOutbox(desk.db, now.toISOString(), opts.mailbox)) {
+      if (opts.shouldStop?.()) break;
+      if (opts.onlyId !== undefined && e.id !== opts.onlyId) continue;
+      await sendEntry(desk, e, now, transports, report, opts.shouldStop);
     }
+  } finally {
+    if (!opts.transports) transports.close();
   }
   return report;
+}
+
+async function sendEntry(desk: Desk, e: OutboxRow, now: Date, transports: MailboxTransports, report: DrainReport, stopping?: () => boolean): Promise<void> {
+  const log = desk.log.child({ outbox: e.id, messageId: e.message_id });
+  // Taken by this sender (committed): a crash from here until the outcome is recorded leaves
+  // the entry uncertain for the next run, never silently sent twice.
+  if (!markSending(desk.db, e.id, new Date().toISOString())) return;
+  try {
+    const raw = await composeOutboxMessage(desk, e, now);
+    const via = await deliver(desk, e, raw, transports);
+    markSent(desk.db, e.id, now.toISOString(), via);
+    report.sent.push({ id: e.id, to: e.to_addr, via });
+    log.info({ to: e.to_addr, template: e.template, via, ...(e.uncertain_at ? { resentAfterUncertain: true } : {}) }, 'reply sent');
+  } catch (err) {
+    const { text, permanent } = smtpError(err);
+    if (stopping?.()) {
+      // Cut off by the stop deadline: the server may or may not have taken it.
+      const at = new Date();
+      const next = e.channel === 'pec' ? new Date(at.getTime() + desk.cfg.daemon.pecUncertainWaitMinutes * 60_000) : at;
+      markSendAbandoned(desk.db, e.id, at.toISOString(), next.toISOString());
+      log.warn({ to: e.to_addr, error: text, resendAt: next.toISOString() }, 'send cut off by the stop; marked uncertain');
+      return;
+    }
+    const final = permanent || e.attempts + 1 >= desk.cfg.daemon.outboxMaxAttempts;
+    const next = final ? null : new Date(now.getTime() + backoffSeconds(desk, e.attempts) * 1000).toISOString();
+    markAttemptFailed(desk.db, e.id, text, next);
+    report.failed.push({ id: e.id, to: e.to_addr, error: text, final });
+    log.warn({ to: e.to_addr, error: text, nextAttemptAt: next }, final ? 'reply failed for good' : 'reply send failed, will retry');
+  }
 }

@@ -195,7 +195,7 @@ function applyEffects(desk: Desk, row: MessageRow, effects: readonly Effect[], n
         setRecipientState(db, e.outboxId, e.address, e.state, e.at, e.detail);
         break;
       case 'pec-identificativo':
-        setPecIdentificativo(db, e.outboxId, e.identificativo);
+        setPecIdentificativo(db, e.outboxId, e.identificativo, nowIso);
         break;
       case 'pec-notice':
         insertPecNotice(db, { ...e.notice, messageRowId: row.id, at: nowIso });

@@ -26,6 +26,10 @@ export interface OutboxRow {
   sent_at: string | null;
   sent_to: string | null;
   pec_identificativo: string | null;
+  /** Set while a send is in progress (committed before it starts). */
+  sending_since: string | null;
+  /** When a crash was found to have interrupted a send of this entry. */
+  uncertain_at: string | null;
 }
 
 export type NewOutboxEntry = Pick<
@@ -107,31 +111,86 @@ export function findOutboxByPecIdentificativo(db: Db, identificativo: string): O
   return db.prepare('SELECT * FROM outbox WHERE pec_identificativo = ?').get(identificativo) as OutboxRow | undefined;
 }
 
-export function setPecIdentificativo(db: Db, id: number, identificativo: string): void {
+/**
+ * The provider accepted our PEC message under this identificativo. An entry whose send a crash
+ * interrupted (still queued, uncertain) is thereby known to have gone: it is settled as sent.
+ */
+export function setPecIdentificativo(db: Db, id: number, identificativo: string, at?: string): void {
   db.prepare('UPDATE outbox SET pec_identificativo = COALESCE(pec_identificativo, ?) WHERE id = ?').run(identificativo, id);
+  db.prepare(
+    `UPDATE outbox SET status = 'sent', sent_at = COALESCE(sent_at, ?), sent_to = COALESCE(sent_to, 'pec-accettazione'), last_error = NULL
+     WHERE id = ? AND status = 'queued' AND uncertain_at IS NOT NULL AND sending_since IS NULL`,
+  ).run(at ?? new Date().toISOString(), id);
 }
 
-/** Queued entries to send now: never tried yet, or whose backoff has run out. */
-export function dueOutbox(db: Db, nowIso: string): OutboxRow[] {
+/**
+ * Queued entries to send now (of one mailbox, or all): never tried yet, or whose backoff (or,
+ * for an uncertain PEC entry, whose wait for an accettazione) has run out.
+ */
+export function dueOutbox(db: Db, nowIso: string, mailbox?: string, limit = 500): OutboxRow[] {
   return db
-    .prepare(`SELECT * FROM outbox WHERE status = 'queued' AND (attempts = 0 OR next_attempt_at <= ?) ORDER BY id`)
-    .all(nowIso) as OutboxRow[];
+    .prepare(
+      `SELECT * FROM outbox WHERE status = 'queued' AND sending_since IS NULL
+         AND ((attempts = 0 AND uncertain_at IS NULL) OR next_attempt_at <= ?) AND (? IS NULL OR mailbox = ?)
+       ORDER BY id LIMIT ?`,
+    )
+    .all(nowIso, mailbox ?? null, mailbox ?? null, limit) as OutboxRow[];
+}
+
+/** Committed before a send starts: a crash from here to markSent leaves the entry uncertain. */
+export function markSending(db: Db, id: number, at: string): boolean {
+  return db.prepare(`UPDATE outbox SET sending_since = ? WHERE id = ? AND status = 'queued' AND sending_since IS NULL`).run(at, id).changes === 1;
 }
 
 export function markSent(db: Db, id: number, at: string, sentTo: string): void {
-  db.prepare(`UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, sent_to = ?, last_error = NULL WHERE id = ?`).run(
-    at,
-    sentTo,
-    id,
-  );
+  db.prepare(
+    `UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, sent_to = ?, last_error = NULL, sending_since = NULL WHERE id = ?`,
+  ).run(at, sentTo, id);
 }
 
 export function markAttemptFailed(db: Db, id: number, error: string, nextAttemptAt: string | null): void {
   db.prepare(
-    `UPDATE outbox SET attempts = attempts + 1, last_error = ?,
+    `UPDATE outbox SET attempts = attempts + 1, last_error = ?, sending_since = NULL,
        status = CASE WHEN ? IS NULL THEN 'failed' ELSE 'queued' END,
        next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?`,
   ).run(error, nextAttemptAt, nextAttemptAt, id);
+}
+
+/** A send this process started and abandoned (stop deadline): back to the queue, unsure. */
+export function markSendAbandoned(db: Db, id: number, at: string, nextAttemptAt: string): void {
+  db.prepare(`UPDATE outbox SET sending_since = NULL, uncertain_at = ?, next_attempt_at = ? WHERE id = ? AND sending_since IS NOT NULL`).run(
+    at,
+    nextAttemptAt,
+    id,
+  );
+}
+
+export interface UncertainEntry {
+  id: number;
+  channel: 'pec' | 'email';
+  to_addr: string;
+  message_id: string;
+  sending_since: string;
+  next_attempt_at: string;
+}
+
+/**
+ * At the start of a run (the lease held, so no other sender exists): entries whose send was
+ * interrupted by a crash become uncertain. E-mail is due again at once (re-sent with the same
+ * Message-ID, which receivers de-duplicate); PEC waits until `pecResendAt` for an accettazione.
+ */
+export function markInterruptedSendsUncertain(db: Db, nowIso: string, pecResendAt: string): UncertainEntry[] {
+  return db.transaction(() => {
+    const rows = db
+      .prepare(`SELECT id, channel, to_addr, message_id, sending_since FROM outbox WHERE sending_since IS NOT NULL AND status = 'queued' ORDER BY id`)
+      .all() as Array<Omit<UncertainEntry, 'next_attempt_at'>>;
+    const update = db.prepare(`UPDATE outbox SET sending_since = NULL, uncertain_at = ?, next_attempt_at = ? WHERE id = ?`);
+    return rows.map((r) => {
+      const next = r.channel === 'pec' ? pecResendAt : nowIso;
+      update.run(nowIso, next, r.id);
+      return { ...r, next_attempt_at: next };
+    });
+  }).immediate();
 }
 
 export function requeue(db: Db, id: number, nowIso: string): void {

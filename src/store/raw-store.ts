@@ -1,12 +1,14 @@
 // Content-addressed raw message store: dataDir/raw/ab/cd/<sha256>.eml, written to a temp file,
 // fsynced, renamed, and the directory fsynced — durable before the source is acknowledged.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
+
+let streams = 0;
 
 export class RawStore {
   constructor(private readonly root: string) {}
@@ -34,6 +36,43 @@ export class RawStore {
     renameSync(tmp, target);
     fsyncDir(dir);
     return sha;
+  }
+
+  /**
+   * Store a stream durably without holding it in memory (large IMAP messages): written to a
+   * temp file while hashed, fsynced, renamed to its content address. Returns sha256 and size.
+   */
+  async putStream(source: AsyncIterable<Uint8Array>): Promise<{ sha256: string; size: number }> {
+    mkdirSync(this.root, { recursive: true });
+    const tmp = path.join(this.root, `.incoming.${process.pid}.${++streams}.tmp`);
+    const hash = createHash('sha256');
+    let size = 0;
+    const fd = openSync(tmp, 'w', 0o640);
+    try {
+      for await (const chunk of source) {
+        hash.update(chunk);
+        size += chunk.length;
+        let off = 0;
+        while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+      }
+      fsyncSync(fd);
+    } catch (e) {
+      closeSync(fd);
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+    closeSync(fd);
+    const sha = hash.digest('hex');
+    const target = this.pathFor(sha);
+    if (existsSync(target)) {
+      rmSync(tmp, { force: true });
+      return { sha256: sha, size };
+    }
+    const dir = path.dirname(target);
+    mkdirSync(dir, { recursive: true });
+    renameSync(tmp, target);
+    fsyncDir(dir);
+    return { sha256: sha, size };
   }
 
   get(sha256: string): Buffer {
