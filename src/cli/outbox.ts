@@ -11,17 +11,18 @@ export function registerOutbox(program: Command): void {
   outbox
     .command('list')
     .description('list outbox entries')
-    .option('--status <status>', 'queued, sent or failed')
+    .option('--status <status>', 'queued, sent, failed, or uncertain (a send a crash interrupted)')
     .action(async (o: { status?: string }, cmd: Command) =>
       withDesk(cmd, (desk) => {
-        if (o.status && !['queued', 'sent', 'failed'].includes(o.status)) throw new UsageError(`--status: expected queued, sent or failed`);
-        const entries = listOutbox(desk.db, o.status).map((e) => outboxView(desk, e));
+        if (o.status && !['queued', 'sent', 'failed', 'uncertain'].includes(o.status)) throw new UsageError(`--status: expected queued, sent, failed or uncertain`);
+        const rows = o.status === 'uncertain' ? listOutbox(desk.db).filter((e) => e.uncertain_at) : listOutbox(desk.db, o.status);
+        const entries = rows.map((e) => outboxView(desk, e));
         if (isJson(cmd)) return printJson({ entries });
         process.stdout.write(
           table(
             entries.map((e) => ({
               id: String(e.id),
-              status: e.status + (e.delivery ? `/${e.delivery.state}` : ''),
+              status: e.status + (e.uncertain ? '(uncertain)' : '') + (e.delivery ? `/${e.delivery.state}` : ''),
               template: e.template,
               to: e.to,
               ticket: e.ticket ?? '—',

@@ -67,6 +67,9 @@ export function outboxView(desk: Desk, e: OutboxRow) {
     inReplyTo: e.in_reply_to,
     ticket: ticketRef,
     status: e.status,
+    // A crash interrupted a send of this entry (issue 10): re-sent with the same Message-ID
+    // (e-mail), or only without an accettazione by resendAfter (PEC).
+    uncertain: e.uncertain_at ? { since: e.uncertain_at, resendAfter: e.status === 'queued' ? e.next_attempt_at : null } : null,
     delivery,
     attempts: e.attempts,
     lastError: e.last_error,
