@@ -14,6 +14,7 @@ import { registerQuarantine } from './quarantine.js';
 import { registerReport } from './report.js';
 import { registerRun } from './run.js';
 import { registerTickets } from './tickets.js';
+import { registerDoctor } from './doctor.js';
 import { registerTrust } from './trust.js';
 import { registerVerify } from './verify.js';
 
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerVerify(program);
   registerOrders(program);
   registerTrust(program);
+  registerDoctor(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

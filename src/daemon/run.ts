@@ -204,6 +204,8 @@ export async function runDaemon(desk: Desk, opts: RunOptions): Promise<{ sourceF
       transports.close();
       for (const s of sources) if (s instanceof ImapSource) s.abort();
       await Promise.race([loops, new Promise((r) => setTimeout(r, 1000).unref())]);
+      // Sends still in flight are abandoned (this run holds the lease: they are its own).
+      recoverInterruptedSends(desk, new Date());
     }
     return { sourceFailures };
   } finally {

@@ -54,7 +54,12 @@ export async function connectImap(imap: ImapConfig, tokens: AccessTokenSource | 
   const client = new ImapFlow(imapClientOptions(imap, auth));
   // An error event without a listener would end the process; the caller sees the rejection.
   client.on('error', () => undefined);
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (e) {
+    client.close(); // a refused login leaves the socket open otherwise
+    throw e;
+  }
   return client;
 }
 

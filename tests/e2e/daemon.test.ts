@@ -1,5 +1,6 @@
 // `pecdesk run` on real Maildirs: acknowledgement only after commit, crash safety, signals.
 import { once } from 'node:events';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -195,4 +196,47 @@ describe('crash safety', () => {
     // The lease went with it (and a kill -9 leaves one whose process is gone: taken over).
     expect(ws.cli(['run', '--once']).status).toBe(0);
   });
+
+  it('a silent SMTP server (accepts, never greets) delays no new ticket; SIGTERM ends the run within daemon.stopSeconds', async () => {
+    const held: Socket[] = [];
+    const silent = createServer((sock) => {
+      held.push(sock); // never a greeting
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      ws.cleanup();
+      ws = new Workspace((c) => {
+        c.mailboxes.support = { address: c.mailboxes.support.address, maildir: c.mailboxes.support.maildir, smtp: { host: '127.0.0.1', port, secure: false, greetingTimeoutSeconds: 60 } };
+        c.daemon = { pollSeconds: 0.2, stopSeconds: 2 };
+      });
+      for (const d of ['tmp', 'new', 'cur']) mkdirSync(path.join(ws.config.mailboxes.support.maildir, d), { recursive: true });
+      for (let i = 1; i <= 6; i++) deliver('support', email({ from: `utente${i}@comune.esempio.it`, subject: `Problema ${i}`, messageId: `<silent-${i}@comune.esempio.it>` }));
+      const { daemon, exited } = await startedDaemon();
+      const tickets = () => ws.count('SELECT count(*) FROM tickets');
+      for (let i = 0; i < 500 && tickets() < 6; i++) await sleep(20);
+      expect(tickets()).toBe(6);
+      await sleep(300); // the outbox is now stuck on the silent server
+      expect(held.length).toBeGreaterThanOrEqual(1);
+      const t0 = Date.now();
+      deliver('support', email({ from: 'nuovo@comune.esempio.it', subject: 'Nuova richiesta', messageId: '<silent-new@comune.esempio.it>' }));
+      for (let i = 0; i < 500 && tickets() < 7; i++) await sleep(20);
+      expect(tickets()).toBe(7);
+      expect(Date.now() - t0).toBeLessThan(3000);
+      const t1 = Date.now();
+      daemon.kill('SIGTERM');
+      expect((await exited)[0]).toBe(0);
+      expect(Date.now() - t1).toBeLessThan(2000 + 2500); // stopSeconds, and the process's own exit
+      // Nothing was sent; the reply cut off at the stop is uncertain (e-mail: re-sent next time, same Message-ID).
+      expect(ws.count(`SELECT count(*) FROM outbox WHERE status = 'sent'`)).toBe(0);
+      expect(ws.count('SELECT count(*) FROM outbox WHERE sending_since IS NOT NULL')).toBe(0);
+      const listed = ws.cli(['outbox', 'list', '--status', 'uncertain', '--json']);
+      expect(listed.json.entries.length).toBe(1);
+      expect(listed.json.entries[0]).toMatchObject({ status: 'queued', channel: 'email', uncertain: { since: expect.any(String) } });
+    } finally {
+      for (const s of held) s.destroy();
+      silent.close();
+    }
+  }, 60_000);
 });

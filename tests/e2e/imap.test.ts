@@ -222,5 +222,5 @@ describe.skipIf(!available)('the daemon on IMAP (Dovecot) with an SMTP outbox', 
     expect(j.status).toBe(1);
     const pec = j.json.checks.find((c: any) => c.name === 'imap pec');
     expect(pec).toMatchObject({ ok: false });
-  });
+  }, 60_000);
 });
