@@ -28,13 +28,22 @@ export interface RunOptions {
   lastPolls?: LastPolls;
 }
 
-/** A wait that ends early when woken, or when the daemon stops. */
+/**
+ * A wait that ends early when woken, or when the daemon stops. A wake while nobody sleeps (new
+ * mail announced during a pass) is kept, so the next sleep returns at once instead of missing it.
+ */
 export class Wakeup {
   private wakers: Array<() => void> = [];
+  private pending = false;
   wake(): void {
+    if (!this.wakers.length) this.pending = true;
     for (const w of this.wakers.splice(0)) w();
   }
   sleep(ms: number): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
       const self = this;
@@ -120,6 +129,10 @@ export async function runDaemon(desk: Desk, opts: RunOptions): Promise<{ sourceF
   const consume: Consume = async (m) => {
     const inc = { mailbox: m.mailbox, source: m.source, sourceUid: m.sourceUid, file: m.file, arrivedAt: m.arrivedAt };
     const result = 'bytes' in m ? await ingestMessage(desk, { ...inc, bytes: m.bytes }, opts.clock()) : ingestTooLarge(desk, { ...inc, ...m.tooLarge }, opts.clock());
+    desk.log.info(
+      { mailbox: m.mailbox, sourceUid: m.sourceUid, messageId: result.messageId, classification: result.classification, ticket: result.ticket?.ref ?? null, quarantine: result.quarantine?.id ?? null },
+      'message processed',
+    );
     opts.onMessage?.(m.mailbox, result);
     if (result.reply) for (const w of Object.values(outboxWakes)) w.wake();
     return result;

@@ -127,7 +127,6 @@ export class ImapSource implements MailSource {
       setState(this.status, authFailed ? 'auth-failed' : 'disconnected', text);
       throw new Error(`${imapUrl(this.imap)}: ${text}`);
     }
-    this.checkRefreshToken();
     client.on('exists', () => this.wake());
     client.on('close', () => {
       if (this.status.state !== 'stopped') setState(this.status, 'disconnected');
@@ -150,14 +149,21 @@ export class ImapSource implements MailSource {
     return client;
   }
 
+  private warnedAt = 0;
+
+  /** The refresh token's days left (metric) each pass; a log line at most once a day. */
   private checkRefreshToken(): void {
     const days = this.tokens?.refreshWarning() ?? null;
     this.status.refreshTokenDaysLeft = days;
-    if (days !== null) this.log.warn({ mailbox: this.mailbox, daysLeft: days }, 'the OAuth2 refresh token runs out soon: renew it');
+    if (days !== null && Date.now() - this.warnedAt > 86_400_000) {
+      this.warnedAt = Date.now();
+      this.log.warn({ mailbox: this.mailbox, daysLeft: days }, 'the OAuth2 refresh token runs out soon: renew it');
+    }
   }
 
   async pass(consume: Consume, shouldStop: () => boolean): Promise<number> {
     const client = await this.connected();
+    this.checkRefreshToken();
     setState(this.status, 'polling');
     const box = client.mailbox;
     if (!box) throw new Error(`${imapUrl(this.imap, this.cfg.folder)}: folder not selected`);

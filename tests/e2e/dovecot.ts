@@ -3,7 +3,8 @@
 // so loudly and skip; with CI=true they fail instead.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ImapFlow } from 'imapflow';
@@ -37,10 +38,35 @@ export class Dovecot {
   readonly dir = mkdtempSync(path.join(tmpdir(), 'pecdesk-dovecot-'));
   port = 0;
   readonly users: Record<string, string> = { desk: 'secret', pec: 'pecsecret' };
+  /** XOAUTH2 access tokens Dovecot accepts (checked through the introspection endpoint below), token → user. */
+  readonly oauthTokens = new Map<string, string>();
+  private introspection: Server | null = null;
+
+  /** The token introspection endpoint Dovecot's oauth2 passdb asks (RFC 7662 style), in this process. */
+  private async introspectionUrl(): Promise<string> {
+    if (!this.introspection) {
+      this.introspection = createHttpServer((req, res) => {
+        let body = '';
+        req.on('data', (c) => (body += c));
+        req.on('end', () => {
+          const token = new URLSearchParams(body).get('token') ?? (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
+          const user = this.oauthTokens.get(token);
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify(user ? { active: true, username: user } : { active: false }));
+        });
+      });
+      await new Promise<void>((r) => this.introspection!.listen(0, '127.0.0.1', r));
+    }
+    return `http://127.0.0.1:${(this.introspection.address() as AddressInfo).port}/introspect`;
+  }
 
   async start(): Promise<void> {
     if (!this.port) this.port = await freePort();
     const T = this.dir;
+    writeFileSync(
+      path.join(T, 'oauth2.conf'),
+      `introspection_mode = post\nintrospection_url = ${await this.introspectionUrl()}\nusername_attribute = username\nactive_attribute = active\nactive_value = true\n`,
+    );
     for (const d of ['run', 'mail', 'log']) mkdirSync(path.join(T, d), { recursive: true });
     chmodSync(T, 0o755);
     writeFileSync(
@@ -52,7 +78,7 @@ protocols = imap
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 default_internal_user = dovecot
 default_internal_group = dovecot
 default_login_user = dovenull
@@ -60,7 +86,13 @@ first_valid_uid = 1
 auth_failure_delay = 0
 mail_location = maildir:${T}/mail/%u
 passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = ${T}/oauth2.conf
+}
+passdb {
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u ${T}/users
 }
 userdb {
@@ -79,6 +111,10 @@ service imap-login {
 }
 service anvil {
   chroot =
+  # no auth penalty: a wrong-password test must not slow the logins after it
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
 }
 `,
     );
@@ -119,30 +155,29 @@ service anvil {
     return out;
   }
 
+  /** Alive and not a zombie (a container's init may never reap the daemonized master). */
+  private static alive(pid: number): boolean {
+    try {
+      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  }
+
+  /** The server goes away at once, as in a crash or a hard restart: every connection drops. */
   async stop(): Promise<void> {
     const pid = this.pid();
     if (!pid) return;
-    for (const child of this.descendants(pid)) {
+    const all = [pid, ...this.descendants(pid)];
+    for (const p of all) {
       try {
-        process.kill(child, 'SIGKILL');
+        process.kill(p, 'SIGKILL');
       } catch {
         /* gone */
       }
     }
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-    for (let i = 0; i < 200; i++) {
-      try {
-        process.kill(pid, 0);
-        await sleep(25);
-      } catch {
-        return;
-      }
-    }
-    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 400 && all.some((p) => Dovecot.alive(p)); i++) await sleep(25);
+    rmSync(path.join(this.dir, 'run', 'master.pid'), { force: true });
   }
 
   async restart(downMs = 0): Promise<void> {
@@ -206,6 +241,7 @@ service anvil {
 
   async dispose(): Promise<void> {
     await this.stop();
+    this.introspection?.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

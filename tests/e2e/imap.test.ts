@@ -1,6 +1,9 @@
 // The daemon on real IMAP (Dovecot on loopback) with replies to a real SMTP server (smtp-server
 // in-process): IDLE, a server restart, kill -9 under load, acknowledgement only after commit.
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
@@ -204,6 +207,68 @@ describe.skipIf(!available)('the daemon on IMAP (Dovecot) with an SMTP outbox', 
       await d.exited;
     }
   }, 300_000);
+
+  it('run --once on IMAP: an oversized message is quarantined (stored, never dropped); without processedFolder messages are flagged and not read twice', async () => {
+    const { folder, processed } = await imapWorkspace('once', (c) => {
+      c.limits = { maxMessageBytes: 4000 };
+      c.mailboxes.pec.processedFolder = null;
+    });
+    const big = email({ from: 'grande@comune.esempio.it', subject: 'Allegato enorme', messageId: '<big@comune.esempio.it>', body: 'x'.repeat(9000) });
+    await dovecot.append('desk', [supportMail(1, 'once'), big], folder);
+    await dovecot.append('pec', [supportMail(2, 'once')], folder);
+    const r = await ws.cliAsync(['run', '--once', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const byMailbox = r.json.results.map((x: any) => [x.mailbox, x.classification]);
+    expect(byMailbox).toEqual([['pec', 'email'], ['support', 'email'], ['support', 'quarantined']]);
+    const q = r.json.results[2].quarantine;
+    expect(q.reason).toMatch(/^too-large: message of \d+ bytes exceeds limits\.maxMessageBytes \(4000\)/);
+    const shown = await ws.cliAsync(['quarantine', 'show', String(q.id), '--json']);
+    expect(shown.json.message.size).toBe(big.length);
+    expect(readFileSync(shown.json.message.rawPath).equals(big)).toBe(true);
+    expect(shown.json.file).toMatch(new RegExp(`^imap://127\\.0\\.0\\.1:${dovecot.port}/${folder};UID=2$`));
+    expect(await dovecot.count('desk', folder)).toBe(0);
+    expect(await dovecot.count('desk', processed)).toBe(2);
+    // Flagged \Seen and left where it was; the checkpoint keeps it from being read again.
+    expect(await dovecot.count('pec', folder)).toBe(1);
+    const again = await ws.cliAsync(['run', '--once', '--json']);
+    expect(again.json.results).toEqual([]);
+    expect(ws.count('SELECT count(*) FROM messages')).toBe(3);
+    expect(ws.query('SELECT mailbox, folder, last_uid FROM imap_checkpoints ORDER BY mailbox')).toEqual([
+      { mailbox: 'pec', folder, last_uid: 1 },
+      { mailbox: 'support', folder, last_uid: 2 },
+    ]);
+  }, 60_000);
+
+  it('XOAUTH2: the token from the configured command logs in and mail is read; a token the server refuses fails doctor naming the mailbox', async () => {
+    dovecot.oauthTokens.set('tok-desk-1', 'desk');
+    dovecot.oauthTokens.set('tok-pec-1', 'pec');
+    const helpers = mkdtempSync(path.join(tmpdir(), 'pecdesk-oauth-'));
+    const helper = (name: string, token: string) => {
+      const f = path.join(helpers, name);
+      writeFileSync(f, `console.log(JSON.stringify({ access_token: ${JSON.stringify(token)}, expires_in: 3600 }));`);
+      return [process.execPath, f];
+    };
+    const { folder } = await imapWorkspace('oauth', (c) => {
+      for (const [mb, tok] of [['support', 'tok-desk-1'], ['pec', 'tok-pec-1']] as const) {
+        delete c.mailboxes[mb].imap.pass;
+        c.mailboxes[mb].imap.oauth2 = { tokenCommand: helper(`${mb}.mjs`, tok) };
+      }
+    });
+    try {
+      await dovecot.append('desk', [supportMail(1, 'oauth')], folder);
+      const r = await ws.cliAsync(['run', '--once', '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.json.results.map((x: any) => [x.mailbox, x.classification])).toEqual([['support', 'email']]);
+      dovecot.oauthTokens.delete('tok-desk-1'); // revoked
+      const d = await ws.cliAsync(['doctor']);
+      expect(d.status).toBe(1);
+      expect(d.stdout).toMatch(/^FAIL\s+imap support\b.*desk@127\.0\.0\.1.*login refused/m);
+      expect(d.stdout).toMatch(/^ok\s+imap pec\b/m);
+      expect(d.stdout + d.stderr).not.toContain('tok-desk-1');
+    } finally {
+      rmSync(helpers, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('doctor: every check a verdict line; a wrong IMAP password fails naming the mailbox', async () => {
     await imapWorkspace('doctor', (c) => {
