@@ -1,10 +1,10 @@
 // The daemon on real IMAP (Dovecot on loopback) with replies to a real SMTP server (smtp-server
 // in-process): IDLE, a server restart, kill -9 under load, acknowledgement only after commit.
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -123,13 +123,16 @@ describe.skipIf(!available)('the daemon on IMAP (Dovecot) with an SMTP outbox', 
       expect(seconds).toBeLessThan(10);
       expect(await dovecot.count('desk', folder)).toBe(0);
       expect(await dovecot.count('desk', processed)).toBe(3);
-      const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+      // As ops would look: curl.
+      const curl = (p: string) => execFileSync('curl', ['-s', '-w', '\n%{http_code}', `http://127.0.0.1:${httpPort}${p}`], { encoding: 'utf8' });
+      const metrics = curl('/metrics');
+      expect(metrics.endsWith('\n200')).toBe(true);
       expect(metrics).toMatch(/^pecdesk_imap_connected\{mailbox="support"\} 1$/m);
       expect(metrics).toMatch(/^pecdesk_imap_connected\{mailbox="pec"\} 1$/m);
       expect(metrics).toMatch(/^pecdesk_messages_total\{classification="email"\} 3$/m);
-      const health = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
-      expect(health.status).toBe(200);
-      const h = (await health.json()) as any;
+      const health = curl('/healthz');
+      expect(health.endsWith('\n200')).toBe(true);
+      const h = JSON.parse(health.slice(0, health.lastIndexOf('\n')));
       expect(h.mailboxes.support).toMatchObject({ source: 'imap' });
       expect(d.output()).not.toMatch(/"level":(40|50)/); // no warning or error logged
       const sources = ws.query<{ source: string; source_uid: string; file: string }>('SELECT source, source_uid, file FROM messages ORDER BY id');
