@@ -4,7 +4,7 @@
 import { accessSync, constants as fsConstants, existsSync, mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import nodemailer from 'nodemailer';
-import { ConfigError, loadConfig, MAILBOX_NAMES, type Config, type MailboxName } from '../config/load.js';
+import { ConfigError, isLoopbackHost, loadConfig, MAILBOX_NAMES, type Config, type MailboxName } from '../config/load.js';
 import { connectImap, imapError, imapUrl } from '../mail/imap.js';
 import { AccessTokenSource } from '../mail/oauth.js';
 import { smtpError, smtpTransportOptions } from '../outbox/worker.js';
@@ -83,7 +83,7 @@ async function imapCheck(cfg: Config, mb: MailboxName): Promise<DoctorCheck> {
       const tls = client.secureConnection ? 'TLS' : 'no TLS';
       const idle = client.capabilities.has('IDLE') ? 'IDLE' : 'no IDLE (polling)';
       const move = m.processedFolder ? (processed ? `processed → ${m.processedFolder}` : `processed → ${m.processedFolder} (created at first run)`) : 'processed: flagged \\Seen';
-      const level = client.secureConnection || /^(127\.|::1|localhost)/.test(imap.host) ? 'ok' : 'warn';
+      const level = client.secureConnection || isLoopbackHost(imap.host) ? 'ok' : 'warn';
       return { level, detail: `${imapUrl(imap, m.folder)} as ${who}: ${st.messages ?? 0} waiting; ${tls}, ${idle}, ${move}` };
     } finally {
       await Promise.race([client.logout().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);

@@ -123,6 +123,11 @@ const mailboxSchema = z
     message: 'one of smtp or outboxDir is required (where replies go)',
   });
 
+/** A loopback host: the only place plain-text IMAP/SMTP (tests, a local relay) is allowed. */
+export function isLoopbackHost(host: string): boolean {
+  return /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/i.test(host);
+}
+
 /** Where the HTTP listener binds: `http.listen` parsed. */
 export interface HttpListen {
   host: string;

@@ -4,7 +4,7 @@
 import type { ImapFlow as ImapFlowClient, ImapFlowOptions } from 'imapflow';
 import { ImapFlow } from 'imapflow';
 import { schedule, type ScheduledTask } from 'node-cron';
-import type { ImapConfig, MailboxConfig, MailboxName } from '../config/load.js';
+import { isLoopbackHost, type ImapConfig, type MailboxConfig, type MailboxName } from '../config/load.js';
 import type { Logger } from '../runtime/logger.js';
 import { getImapCheckpoint, setImapCheckpoint } from '../store/imap-checkpoints.js';
 import { findBySourceUid } from '../store/messages.js';
@@ -12,8 +12,6 @@ import type { Db } from '../store/db.js';
 import type { RawStore } from '../store/raw-store.js';
 import { AccessTokenSource } from './oauth.js';
 import { newStatus, setState, type Consume, type MailSource } from './source.js';
-
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
 
 /** Where a mailbox's IMAP server is, for messages (never credentials). */
 export function imapUrl(imap: ImapConfig, folder?: string): string {
@@ -26,7 +24,7 @@ export function imapClientOptions(imap: ImapConfig, auth: { pass?: string; acces
     host: imap.host,
     port: imap.port,
     secure: imap.secure,
-    doSTARTTLS: imap.secure ? undefined : LOOPBACK.test(imap.host) ? undefined : true,
+    doSTARTTLS: imap.secure ? undefined : isLoopbackHost(imap.host) ? undefined : true,
     auth: auth.accessToken ? { user: imap.user, accessToken: auth.accessToken } : { user: imap.user, pass: auth.pass ?? '' },
     tls: { rejectUnauthorized: imap.rejectUnauthorized },
     logger: false,

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
-import type { MailboxName, SmtpConfig } from '../config/load.js';
+import { isLoopbackHost, type MailboxName, type SmtpConfig } from '../config/load.js';
 import { AccessTokenSource } from '../mail/oauth.js';
 import type { Desk } from '../runtime/context.js';
 import { fsyncDir } from '../store/raw-store.js';
@@ -44,15 +44,13 @@ function backoffSeconds(desk: Desk, attempts: number): number {
   return Math.min(desk.cfg.daemon.outboxRetryBaseSeconds * 2 ** attempts, 6 * 3600);
 }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
-
 /** nodemailer options for a mailbox's SMTP server: its own timeouts, TLS required off loopback. */
 export function smtpTransportOptions(smtp: SmtpConfig, auth: { user: string; pass?: string; accessToken?: string } | undefined) {
   return {
     host: smtp.host,
     port: smtp.port,
     secure: smtp.secure,
-    requireTLS: !smtp.secure && !LOOPBACK.test(smtp.host),
+    requireTLS: !smtp.secure && !isLoopbackHost(smtp.host),
     auth: auth ? (auth.accessToken ? { type: 'OAuth2' as const, user: auth.user, accessToken: auth.accessToken } : { user: auth.user, pass: auth.pass ?? '' }) : undefined,
     connectionTimeout: smtp.connectionTimeoutSeconds * 1000,
     greetingTimeout: smtp.greetingTimeoutSeconds * 1000,

@@ -2,7 +2,7 @@
 // in-process): IDLE, a server restart, kill -9 under load, acknowledgement only after commit.
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +19,9 @@ let smtp: SMTPServer;
 let smtpPort: number;
 /** Message-IDs of every message the SMTP sink accepted, in order. */
 let delivered: string[];
+/** Each SMTP login: METHOD:user. */
+let smtpLogins: string[];
+const SMTP_TOKEN = 'smtp-token-1';
 let ws: Workspace;
 
 function supportMail(i: number, tag: string): Buffer {
@@ -59,10 +62,19 @@ describe.skipIf(!available)('the daemon on IMAP (Dovecot) with an SMTP outbox', 
   });
   beforeEach(async () => {
     delivered = [];
+    smtpLogins = [];
     smtp = new SMTPServer({
       authOptional: true,
+      allowInsecureAuth: true,
+      authMethods: ['PLAIN', 'LOGIN', 'XOAUTH2'],
       disabledCommands: ['STARTTLS'],
       logger: false,
+      onAuth(auth, _session, callback) {
+        smtpLogins.push(`${auth.method}:${auth.username}`);
+        if (auth.method !== 'XOAUTH2') return callback(null, { user: auth.username });
+        if (auth.accessToken === SMTP_TOKEN) return callback(null, { user: auth.username });
+        callback(null, { data: { status: '401', schemes: 'bearer', scope: 'mail' } });
+      },
       onData(stream, _session, callback) {
         let raw = '';
         stream.on('data', (c: Buffer) => (raw += c.toString('latin1')));
@@ -242,10 +254,11 @@ describe.skipIf(!available)('the daemon on IMAP (Dovecot) with an SMTP outbox', 
     ]);
   }, 60_000);
 
-  it('XOAUTH2: the token from the configured command logs in and mail is read; a token the server refuses fails doctor naming the mailbox', async () => {
+  it('XOAUTH2: IMAP and SMTP log in with the configured tokens (command, file) and mail is read and answered; a token the server refuses fails doctor naming the mailbox', async () => {
     dovecot.oauthTokens.set('tok-desk-1', 'desk');
     dovecot.oauthTokens.set('tok-pec-1', 'pec');
     const helpers = mkdtempSync(path.join(tmpdir(), 'pecdesk-oauth-'));
+    chmodSync(helpers, 0o755);
     const helper = (name: string, token: string) => {
       const f = path.join(helpers, name);
       writeFileSync(f, `console.log(JSON.stringify({ access_token: ${JSON.stringify(token)}, expires_in: 3600 }));`);
@@ -256,17 +269,23 @@ describe.skipIf(!available)('the daemon on IMAP (Dovecot) with an SMTP outbox', 
         delete c.mailboxes[mb].imap.pass;
         c.mailboxes[mb].imap.oauth2 = { tokenCommand: helper(`${mb}.mjs`, tok) };
       }
+      // SMTP too, its token from a file another process keeps fresh.
+      writeFileSync(path.join(helpers, 'smtp-token.json'), JSON.stringify({ access_token: SMTP_TOKEN, expires_in: 3600 }));
+      c.mailboxes.support.smtp = { ...c.mailboxes.support.smtp, user: 'helpdesk@cloudpa-desk.example.it', oauth2: { tokenFile: path.join(helpers, 'smtp-token.json') } };
     });
     try {
       await dovecot.append('desk', [supportMail(1, 'oauth')], folder);
       const r = await ws.cliAsync(['run', '--once', '--json']);
       expect(r.status, r.stderr).toBe(0);
       expect(r.json.results.map((x: any) => [x.mailbox, x.classification])).toEqual([['support', 'email']]);
+      expect(delivered).toHaveLength(1);
+      expect(smtpLogins).toEqual(['XOAUTH2:helpdesk@cloudpa-desk.example.it']);
       dovecot.oauthTokens.delete('tok-desk-1'); // revoked
       const d = await ws.cliAsync(['doctor']);
       expect(d.status).toBe(1);
       expect(d.stdout).toMatch(/^FAIL\s+imap support\b.*desk@127\.0\.0\.1.*login refused/m);
       expect(d.stdout).toMatch(/^ok\s+imap pec\b/m);
+      expect(d.stdout).toMatch(/^ok\s+smtp support\b.*login accepted/m);
       expect(d.stdout + d.stderr).not.toContain('tok-desk-1');
     } finally {
       rmSync(helpers, { recursive: true, force: true });
