@@ -3,11 +3,8 @@
 // each; exit 1 when any check fails. Never a stack trace, never a secret.
 import { accessSync, constants as fsConstants, existsSync, mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
-import nodemailer from 'nodemailer';
 import { ConfigError, isLoopbackHost, loadConfig, MAILBOX_NAMES, type Config, type MailboxName } from '../config/load.js';
-import { connectImap, imapError, imapUrl } from '../mail/imap.js';
 import { AccessTokenSource } from '../mail/oauth.js';
-import { smtpError, smtpTransportOptions } from '../outbox/worker.js';
 import { loadProviderIndex } from '../pec/provider-index.js';
 import { openDesk, type Desk } from '../runtime/context.js';
 import { createLogger } from '../runtime/logger.js';
@@ -68,6 +65,8 @@ async function imapCheck(cfg: Config, mb: MailboxName): Promise<DoctorCheck> {
     });
   }
   const imap = m.imap;
+  // Loaded when used: the CLI's other commands start without imapflow and nodemailer.
+  const { connectImap, imapError, imapUrl } = await import('../mail/imap.js');
   const who = `${imap.user}@${imap.host}:${imap.port}`;
   return check(`imap ${mb}`, async () => {
     let client;
@@ -101,6 +100,8 @@ async function smtpCheck(cfg: Config, mb: MailboxName): Promise<DoctorCheck> {
     });
   }
   const smtp = m.smtp;
+  const { default: nodemailer } = await import('nodemailer');
+  const { smtpError, smtpTransportOptions } = await import('../outbox/worker.js');
   const where = `smtp://${smtp.host}:${smtp.port}${smtp.user ? ` as ${smtp.user}` : ''}`;
   return check(`smtp ${mb}`, async () => {
     const auth = !smtp.user ? undefined : smtp.oauth2 ? { user: smtp.user, accessToken: await new AccessTokenSource(smtp.oauth2, `mailboxes.${mb}.smtp`).token() } : { user: smtp.user, pass: smtp.pass };

@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { MailboxName } from '../config/load.js';
-import { ingestMessage } from '../intake/pipeline.js';
 import type { IngestResult } from '../intake/result.js';
 import { isJson, withDesk } from './common.js';
 import { localTime, parseInstant, printJson, table, UsageError } from './output.js';
@@ -31,6 +30,7 @@ export function registerIngest(program: Command): void {
         cmd,
         async (desk) => {
           const results: IngestResult[] = [];
+          const { ingestMessage } = await import('../intake/pipeline.js');
           for (const { file, bytes } of inputs) {
             const r = await ingestMessage(desk, { bytes, mailbox, source: 'file', sourceUid: null, file: path.resolve(file) }, fixed ?? new Date());
             results.push({ ...r, file });

@@ -6,8 +6,6 @@ import { loadConfig } from '../config/load.js';
 import { localDay } from '../desk/calendar.js';
 import { IllegalTransition } from '../desk/orders.js';
 import { verifyPin } from '../desk/pins.js';
-import { activate, countersign, OrderActionError, sendProgetto } from '../orders/actions.js';
-import { extractPiano } from '../pdf/piano.js';
 import type { Desk } from '../runtime/context.js';
 import { loadTrustStore } from '../signature/trust.js';
 import { activePins, getOrderByRef, listOrders, orderDocuments, orderEvents, type OrderRow } from '../store/orders.js';
@@ -29,12 +27,16 @@ function orderView(desk: Desk, o: OrderRow) {
   return { ref: o.ref, state: o.state, administration: o.administration_id, administrationName: admin, requester: o.requester, ticket, createdAt: o.created_at, updatedAt: o.updated_at, problems: JSON.parse(o.problems) as unknown };
 }
 
+/** The order actions, loaded when used (they bring nodemailer and the PDF readers). */
+const orderActions = () => import('../orders/actions.js');
+
 /** Operator errors (illegal transitions, unknown orders) are usage errors with a clear line. */
-async function guarded<T>(fn: () => Promise<T> | T): Promise<T> {
+async function guarded<T>(fn: (actions: Awaited<ReturnType<typeof orderActions>>) => Promise<T> | T): Promise<T> {
+  const actions = await orderActions();
   try {
-    return await fn();
+    return await fn(actions);
   } catch (e) {
-    if (e instanceof IllegalTransition || e instanceof OrderActionError) throw new UsageError(e.message);
+    if (e instanceof IllegalTransition || e instanceof actions.OrderActionError) throw new UsageError(e.message);
     throw e;
   }
 }
@@ -94,7 +96,7 @@ export function registerOrders(program: Command): void {
     .action(async (ref: string, file: string, _o, cmd: Command) => {
       const bytes = readInput(file);
       await withDesk(cmd, (desk) =>
-        guarded(() => {
+        guarded(({ sendProgetto }) => {
           const e = sendProgetto(desk, ref, file, bytes, new Date());
           if (isJson(cmd)) printJson({ order: orderView(desk, getOrderByRef(desk.db, ref)!), outbox: outboxView(desk, e) });
           else process.stdout.write(`${ref}: Progetto ${path.basename(file)} queued to ${e.to_addr} (outbox #${e.id}); state progetto-sent\n`);
@@ -109,7 +111,7 @@ export function registerOrders(program: Command): void {
     .action(async (ref: string, file: string, _o, cmd: Command) => {
       const bytes = readInput(file);
       await withDesk(cmd, (desk) =>
-        guarded(async () => {
+        guarded(async ({ countersign }) => {
           const r = await countersign(desk, ref, file, bytes, desk.cfg.desk.portalUrl, new Date());
           // The PINs are shown nowhere else: they travel only in the PEC just sent.
           if (isJson(cmd)) printJson({ order: orderView(desk, getOrderByRef(desk.db, ref)!), outbox: outboxView(desk, r.outbox) });
@@ -123,7 +125,7 @@ export function registerOrders(program: Command): void {
     .argument('<ref>', 'order reference')
     .action(async (ref: string, _o, cmd: Command) =>
       withDesk(cmd, (desk) =>
-        guarded(() => {
+        guarded(({ activate }) => {
           const e = activate(desk, ref, new Date());
           if (isJson(cmd)) printJson({ order: orderView(desk, getOrderByRef(desk.db, ref)!), outbox: outboxView(desk, e) });
           else process.stdout.write(`${ref}: activation notice queued to ${e.to_addr} (outbox #${e.id}); state active\n`);
@@ -159,6 +161,7 @@ export function registerOrders(program: Command): void {
       const at = o.at ? parseInstant(o.at, '--at') : new Date();
       if (!cfg.trust.signatures) throw new UsageError(`${cfg.source}: trust.signatures: not set`);
       const today = localDay(cfg.timezone, new Date());
+      const { extractPiano } = await import('../pdf/piano.js');
       const r = await extractPiano(file, bytes, { trust: loadTrustStore(cfg.trust.signatures), at, arrival: null, today });
       if (isJson(cmd)) printJson(r);
       else {

@@ -1,6 +1,5 @@
 // pecdesk outbox list [--status S] · outbox retry ID
 import type { Command } from 'commander';
-import { drainOutbox } from '../outbox/worker.js';
 import { getOutbox, listOutbox, requeue } from '../store/outbox.js';
 import { isJson, withDesk } from './common.js';
 import { localTime, NegativeOutcome, parseId, printJson, table, UsageError } from './output.js';
@@ -54,6 +53,7 @@ export function registerOutbox(program: Command): void {
         if (e.status === 'sent') throw new UsageError(`outbox entry ${id} was already sent (${e.sent_to})`);
         const now = new Date();
         requeue(desk.db, id, now.toISOString());
+        const { drainOutbox } = await import('../outbox/worker.js');
         const report = await drainOutbox(desk, now, { onlyId: id });
         const view = outboxView(desk, getOutbox(desk.db, id)!);
         if (isJson(cmd)) printJson(view);

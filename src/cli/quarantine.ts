@@ -1,6 +1,5 @@
 // pecdesk quarantine list · quarantine show ID · quarantine retry ID
 import type { Command } from 'commander';
-import { reprocessStored } from '../intake/pipeline.js';
 import { getQuarantine, listQuarantine } from '../store/quarantine.js';
 import { isJson, withDesk } from './common.js';
 import { resultsTable } from './ingest.js';
@@ -61,6 +60,7 @@ export function registerQuarantine(program: Command): void {
         const entry = getQuarantine(desk.db, parseId(idText, 'quarantine id'));
         if (!entry) throw new UsageError(`no quarantine entry ${idText}`);
         if (entry.status !== 'open') throw new UsageError(`quarantine entry ${entry.id} was already released`);
+        const { reprocessStored } = await import('../intake/pipeline.js');
         const result = await reprocessStored(desk, entry.message_id, new Date());
         if (isJson(cmd)) printJson({ results: [result] });
         else process.stdout.write(resultsTable([result], desk.cfg.timezone));

@@ -1,7 +1,6 @@
 // pecdesk run [--once]: the daemon on both Maildirs, and the outbox.
 import path from 'node:path';
 import type { Command } from 'commander';
-import { runDaemon, StopSignal } from '../daemon/run.js';
 import type { IngestResult } from '../intake/result.js';
 import { isJson, withDesk } from './common.js';
 import { localTime, parseInstant, printJson, UsageError } from './output.js';
@@ -19,6 +18,8 @@ export function registerRun(program: Command): void {
     .action(async (o: { once?: boolean; now?: string }, cmd: Command) => {
       const fixed = o.now ? parseInstant(o.now, '--now') : undefined;
       const json = isJson(cmd);
+      // Loaded when used: other commands start without the daemon's modules (imapflow, nodemailer, pdf.js).
+      const { runDaemon, StopSignal } = await import('../daemon/run.js');
       await withDesk(cmd, async (desk) => {
         const stop = new StopSignal();
         const onSignal = (sig: string) => {

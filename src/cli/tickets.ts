@@ -1,11 +1,8 @@
 // pecdesk tickets list [--status S] [--admin ID] [--class P] [--breached] [--due-before ISO] · tickets show REF
 // · tickets take|escalate|resolve|close|reopen REF [--note TEXT] [--as OPERATOR] [--now ISO]
 import type { Command } from 'commander';
-import { queueNotice } from '../daemon/sla-watch.js';
 import { isBreached, REPORT_CLASSES } from '../desk/sla.js';
 import { isTicketStatus, TICKET_STATUSES, transition, TRANSITIONS, type TicketAction } from '../desk/workflow.js';
-import { queueOutgoing } from '../outbox/replies.js';
-import { formatItalianDateTime } from '../outbox/templates.js';
 import type { Desk } from '../runtime/context.js';
 import { getOutbox } from '../store/outbox.js';
 import {
@@ -46,10 +43,21 @@ function reopenPeriod(days: number): string {
 }
 
 /** The `resolved` reply to the requester, on the channel the request came from, answering its latest message. */
-function queueResolvedReply(desk: Desk, t: TicketRow, resolution: string, at: string): number {
+/** What an operator action may send, loaded only by those actions (list and show start without it). */
+interface OutgoingMail {
+  queueOutgoing: typeof import('../outbox/replies.js').queueOutgoing;
+  queueNotice: typeof import('../daemon/sla-watch.js').queueNotice;
+  formatItalianDateTime: typeof import('../outbox/templates.js').formatItalianDateTime;
+}
+async function outgoingMail(): Promise<OutgoingMail> {
+  const [replies, sla, templates] = await Promise.all([import('../outbox/replies.js'), import('../daemon/sla-watch.js'), import('../outbox/templates.js')]);
+  return { queueOutgoing: replies.queueOutgoing, queueNotice: sla.queueNotice, formatItalianDateTime: templates.formatItalianDateTime };
+}
+
+function queueResolvedReply(desk: Desk, mail: OutgoingMail, t: TicketRow, resolution: string, at: string): number {
   const inReplyTo = latestRequesterMessageId(desk.db, t);
   // The requester's answer to it comes back to this ticket (and may reopen it): queueOutgoing keeps the thread key.
-  return queueOutgoing(desk, {
+  return mail.queueOutgoing(desk, {
     template: 'resolved',
     kind: 'reply',
     // An operator's answer, not an automatic one: it does not count against the per-sender limit.
@@ -72,7 +80,7 @@ function queueResolvedReply(desk: Desk, t: TicketRow, resolution: string, at: st
  * One operator action in one immediate transaction: the status, its time stamp, the event
  * (actor, note) and the mail it implies. An illegal transition is refused (exit 1).
  */
-export function applyTicketAction(desk: Desk, ref: string, action: TicketAction, o: { note: string | null; actor: string; now: Date }) {
+export function applyTicketAction(desk: Desk, mail: OutgoingMail, ref: string, action: TicketAction, o: { note: string | null; actor: string; now: Date }) {
   return desk.db
     .transaction(() => {
       const t = getTicketByRef(desk.db, ref);
@@ -87,9 +95,9 @@ export function applyTicketAction(desk: Desk, ref: string, action: TicketAction,
         const to = desk.cfg.secondLevel.address;
         detail.notified = null;
         if (to) {
-          const outboxId = queueNotice(desk, t, {
+          const outboxId = mail.queueNotice(desk, t, {
             template: 'escalation', to, at,
-            vars: { actor: o.actor, at: formatItalianDateTime(o.now, desk.cfg.timezone), note: o.note ?? '(nessuna nota)' },
+            vars: { actor: o.actor, at: mail.formatItalianDateTime(o.now, desk.cfg.timezone), note: o.note ?? '(nessuna nota)' },
           });
           outboxIds.push(outboxId);
           detail.notified = { outboxId, to };
@@ -98,7 +106,7 @@ export function applyTicketAction(desk: Desk, ref: string, action: TicketAction,
         }
       }
       recordTransition(desk.db, t, { action, to: tr.to, event: tr.event, at, actor: o.actor, detail });
-      if (action === 'resolve') outboxIds.push(queueResolvedReply(desk, t, o.note ?? DEFAULT_RESOLUTION, at));
+      if (action === 'resolve') outboxIds.push(queueResolvedReply(desk, mail, t, o.note ?? DEFAULT_RESOLUTION, at));
       return { from: t.status, to: tr.to, event: tr.event, ticket: getTicket(desk.db, t.id)!, outboxIds };
     })
     .immediate();
@@ -212,12 +220,13 @@ export function registerTickets(program: Command): void {
         const now = o.now ? parseInstant(o.now, '--now') : new Date();
         const actor = operatorName(o.as);
         const note = o.note?.trim() ? o.note.trim() : null;
+        const mail = await outgoingMail();
         await withDesk(cmd, (desk) => {
-          const r = applyTicketAction(desk, ref, action, { note, actor, now });
+          const r = applyTicketAction(desk, mail, ref, action, { note, actor, now });
           const outbox = r.outboxIds.map((id) => outboxView(desk, getOutbox(desk.db, id)!));
           if (isJson(cmd)) return printJson({ ticket: ticketView(desk, r.ticket), from: r.from, to: r.to, event: r.event, actor, outbox });
-          const mail = outbox.map((e) => ` · «${e.template}» queued to ${e.to} (outbox #${e.id})`).join('');
-          process.stdout.write(`${r.ticket.ref}: ${r.from} → ${r.to} by ${actor}${mail}\n`);
+          const queued = outbox.map((e) => ` · «${e.template}» queued to ${e.to} (outbox #${e.id})`).join('');
+          process.stdout.write(`${r.ticket.ref}: ${r.from} → ${r.to} by ${actor}${queued}\n`);
         }, { syncDirectory: false, now });
       });
   }

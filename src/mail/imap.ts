@@ -29,8 +29,10 @@ export function imapClientOptions(imap: ImapConfig, auth: { pass?: string; acces
     tls: { rejectUnauthorized: imap.rejectUnauthorized },
     logger: false,
     disableAutoIdle: !imap.idle,
-    // IDLE soon after each command, so new mail is announced within seconds.
+    // IDLE soon after each command, so new mail is announced within seconds; renewed before
+    // the socket timeout (and NAT boxes) would call a quiet connection dead.
     autoIdleDelay: 500,
+    maxIdleTime: Math.max(30_000, imap.socketTimeoutSeconds * 1000 - 60_000),
     connectionTimeout: imap.connectionTimeoutSeconds * 1000,
     greetingTimeout: imap.greetingTimeoutSeconds * 1000,
     socketTimeout: imap.socketTimeoutSeconds * 1000,
@@ -61,13 +63,10 @@ export async function connectImap(imap: ImapConfig, tokens: AccessTokenSource | 
   return client;
 }
 
-/** Make sure processedFolder exists (created when missing). */
+/** Make sure processedFolder exists (created when missing; servers word "already exists" differently). */
 export async function ensureFolder(client: ImapFlowClient, folder: string): Promise<void> {
-  const r = await client.mailboxCreate(folder).catch((e: Error & { serverResponseCode?: string }) => {
-    if (e.serverResponseCode === 'ALREADYEXISTS') return null;
-    throw e;
-  });
-  void r;
+  const exists = await client.status(folder, { messages: true }).then(Boolean, () => false);
+  if (!exists) await client.mailboxCreate(folder);
 }
 
 /** Reconnect delays: capped exponential backoff with jitter (½ to 1 of the step). */
@@ -91,6 +90,8 @@ export class ImapSource implements MailSource {
   private readonly tokens: AccessTokenSource | null;
   private readonly imap: ImapConfig;
   private connections = 0;
+  /** processedFolder, or null when messages are flagged instead (configured so, or it cannot be created). */
+  private moveTo: string | null = null;
 
   constructor(
     readonly mailbox: MailboxName,
@@ -130,8 +131,17 @@ export class ImapSource implements MailSource {
       if (this.status.state !== 'stopped') setState(this.status, 'disconnected');
       this.wake();
     });
+    this.moveTo = this.cfg.processedFolder;
+    if (this.moveTo) {
+      try {
+        await ensureFolder(client, this.moveTo);
+      } catch (e) {
+        // No folder to move to (no right to create it): flag instead of not reading at all.
+        this.log.warn({ mailbox: this.mailbox, folder: this.moveTo, error: imapError(e).text }, 'cannot create processedFolder; processed messages are flagged \\Seen instead');
+        this.moveTo = null;
+      }
+    }
     try {
-      if (this.cfg.processedFolder) await ensureFolder(client, this.cfg.processedFolder);
       await client.mailboxOpen(this.cfg.folder);
     } catch (e) {
       client.close();
@@ -225,7 +235,7 @@ export class ImapSource implements MailSource {
   }
 
   private async acknowledge(client: ImapFlowClient, uid: number, log: Logger): Promise<void> {
-    const target = this.cfg.processedFolder;
+    const target = this.moveTo;
     if (target) {
       const moved = await client.messageMove(String(uid), target, { uid: true });
       if (moved) return;
