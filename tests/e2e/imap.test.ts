@@ -133,6 +133,7 @@ describe.skipIf(!available)('the daemon on IMAP (Dovecot) with an SMTP outbox', 
       await until('3 replies at the SMTP sink', () => delivered.length === 3, 15_000);
       const seconds = (Date.now() - t0) / 1000;
       expect(seconds).toBeLessThan(10);
+      process.stderr.write(`imap IDLE test: 3 messages APPENDed → 3 tickets and 3 replies at the sink in ${seconds} s\n`);
       expect(await dovecot.count('desk', folder)).toBe(0);
       expect(await dovecot.count('desk', processed)).toBe(3);
       // As ops would look: curl.
@@ -309,5 +310,11 @@ describe.skipIf(!available)('the daemon on IMAP (Dovecot) with an SMTP outbox', 
     expect(j.status).toBe(1);
     const pec = j.json.checks.find((c: any) => c.name === 'imap pec');
     expect(pec).toMatchObject({ ok: false });
+    // run --once reads the mailbox it can and says which one it could not, exit 2.
+    const once = await ws.cliAsync(['run', '--once']);
+    expect(once.status).toBe(2);
+    expect(once.stderr).toMatch(/"mailbox":"pec".*login refused.*"msg":"mailbox pass failed"/);
+    expect(once.stderr).toMatch(/^pecdesk: 1 mailbox\(es\) could not be read; see the log above$/m);
+    expect(once.stderr).not.toContain('wrong-password');
   }, 60_000);
 });
