@@ -71,13 +71,16 @@ export function health(src: HealthSources): Health {
       ...(st ? { source: st.kind, state: st.state, lastError: st.lastError } : {}),
     };
     const authFailed = st?.state === 'auth-failed';
-    const ok = age <= maxAge && !authFailed;
+    // An IMAP connection alive in IDLE is as good as a poll (IDLE is renewed within the socket
+    // timeout, so a dead one is noticed); the cron poll may be rarer than maxAge.
+    const live = st?.kind === 'imap' && ['idle', 'connected', 'polling'].includes(st.state);
+    const ok = (age <= maxAge || live) && !authFailed;
     const why = st?.lastError && (!ok || st.state === 'disconnected') ? `; ${st.state}: ${st.lastError}` : '';
     checks.push({
       name: `mailbox.${mb}`,
       ok,
       detail: (last
-        ? `last successful poll ${age} s ago${age <= maxAge ? '' : ` (more than ${maxAge} s)`}`
+        ? `last successful poll ${age} s ago${age <= maxAge ? '' : live ? ' (connected, in IDLE)' : ` (more than ${maxAge} s)`}`
         : `not polled successfully since the start ${age} s ago${age <= maxAge ? '' : ` (more than ${maxAge} s)`}`) + why,
     });
   }

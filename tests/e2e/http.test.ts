@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { health, maxPollAgeSeconds } from '../../src/daemon/http.js';
+import type { SourceState } from '../../src/mail/source.js';
 import { openDesk } from '../../src/runtime/context.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { readSample, Workspace } from './workspace.js';
@@ -253,6 +254,16 @@ describe('http.listen', () => {
       expect(h.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['mailbox.support']);
       // A small pollSeconds still allows 60 s.
       expect(maxPollAgeSeconds(0.2)).toBe(60);
+      // IMAP: connected in IDLE counts as polled; a refused login is unhealthy at once; a lost
+      // connection only once the poll is too old.
+      const imap = (state: SourceState) => ({ kind: 'imap' as const, state, since: now, reconnects: 0, lastError: state === 'auth-failed' ? 'login refused' : null, idle: true, refreshTokenDaysLeft: null });
+      const polls = { pec: ago(300), support: ago(1) };
+      expect(health({ desk, lastPolls: polls, sources: { pec: imap('idle') }, startedAt: ago(500), now: () => now }).status).toBe('ok');
+      h = health({ desk, lastPolls: { pec: ago(1), support: ago(1) }, sources: { pec: imap('auth-failed') }, startedAt: ago(500), now: () => now });
+      expect(h.checks.find((c) => c.name === 'mailbox.pec')).toMatchObject({ ok: false, detail: expect.stringContaining('auth-failed: login refused') });
+      expect(h.mailboxes.pec).toMatchObject({ source: 'imap', state: 'auth-failed', lastError: 'login refused' });
+      expect(health({ desk, lastPolls: polls, sources: { pec: imap('disconnected') }, startedAt: ago(500), now: () => now }).status).toBe('unhealthy');
+      expect(health({ desk, lastPolls: { pec: ago(30), support: ago(1) }, sources: { pec: imap('disconnected') }, startedAt: ago(500), now: () => now }).status).toBe('ok');
     } finally {
       desk.close();
     }
