@@ -21,7 +21,7 @@ export type ProblemCode =
   | 'byte-range-invalid'
   | 'modified-after-signing';
 
-export type WarningCode = 'revocation-unknown' | 'not-qualified' | 'weak-algorithm';
+export type WarningCode = 'revocation-unknown' | 'not-qualified' | 'weak-algorithm' | 'no-signing-certificate-attribute';
 
 const OID = {
   essSigningCertificate: '1.2.840.113549.1.9.16.2.12',
@@ -178,6 +178,12 @@ export interface VerifyOptions {
    * on certificates that are not qualified.
    */
   document?: boolean;
+  /**
+   * Whether a document signature without the ESS signing-certificate attribute is a problem
+   * (CAdES, PAdES ETSI.CAdES.detached: default) or only a warning (PAdES adbe.pkcs7.detached,
+   * which Adobe, poppler and pyHanko accept without it).
+   */
+  essRequired?: boolean;
 }
 
 function findCertificate(certs: CertInfo[], sid: SignerInfoParsed['sid']): CertInfo | null {
@@ -274,7 +280,7 @@ export function verifySignedData(sd: SignedDataParsed, opts: VerifyOptions): Sig
     details.push(...path.details);
     chain = path.chain;
     if (opts.document) {
-      documentChecks(der, s, cert, add, warnings);
+      documentChecks(der, s, cert, add, warnings, opts.essRequired !== false);
       if (path.revocationUnknown && !warnings.includes('revocation-unknown')) warnings.push('revocation-unknown');
     }
     return result(cert);
@@ -301,14 +307,17 @@ function essCertHashes(der: Buffer, s: SignerInfoParsed): { version: 1 | 2; hash
 }
 
 function documentChecks(
-  der: Buffer, s: SignerInfoParsed, cert: CertInfo, add: (p: ProblemCode, d: string) => void, warnings: WarningCode[],
+  der: Buffer, s: SignerInfoParsed, cert: CertInfo, add: (p: ProblemCode, d: string) => void, warnings: WarningCode[], essRequired: boolean,
 ): void {
   const warn = (w: WarningCode) => {
     if (!warnings.includes(w)) warnings.push(w);
   };
   const ess = essCertHashes(der, s);
   const attrCount = (s.attributes.get(OID.essSigningCertificateV2)?.length ?? 0) + (s.attributes.get(OID.essSigningCertificate)?.length ?? 0);
-  if (!ess) add('signing-certificate-mismatch', 'no ESS signing-certificate attribute binds the signer certificate');
+  if (!ess) {
+    if (essRequired) add('signing-certificate-mismatch', 'no ESS signing-certificate attribute binds the signer certificate');
+    else warn('no-signing-certificate-attribute');
+  }
   else if (attrCount > 1) add('signing-certificate-mismatch', 'more than one ESS signing-certificate attribute');
   else {
     const first = ess.hashes[0];

@@ -1,6 +1,7 @@
 // Certificate facts node:crypto does not expose (issuer bytes, serial, SKI, keyUsage bits),
 // read from the DER; node:crypto's X509Certificate does the rest (any key type, EC included).
 import { createHash, X509Certificate } from 'node:crypto';
+import { isValidPersonalFiscalCode } from '../desk/fiscal-code.js';
 import { bytesOf, children, contentOf, oid, readTlv, type Tlv } from './der.js';
 
 export interface CertInfo {
@@ -46,7 +47,7 @@ export interface Identity {
   commonName: string | null;
   givenName: string | null;
   surname: string | null;
-  /** From serialNumber "TINIT-<16 chars>" (the codice fiscale), else null. */
+  /** The codice fiscale from serialNumber (`TINIT-`, `IT:` and the other forms), else null. */
   fiscalCode: string | null;
   serialNumber: string | null;
   organization: string | null;
@@ -107,6 +108,19 @@ function directoryString(buf: Buffer, t: Tlv): string {
   return v.toString('utf8');
 }
 
+/**
+ * The holder's codice fiscale from the subject serialNumber, in the forms Italian CAs have used:
+ * `TINIT-<CF>` (ETSI EN 319 412-1), `IT:<CF>` (CNIPA deliberation 45/2009, most certificates
+ * issued before 2016), `TIN:IT-<CF>` and `TINIT:<CF>` seen in between, or the bare code when its
+ * check character holds. Identity-document numbers (`IDCIT-`, `PASIT-`) are not fiscal codes.
+ */
+export function fiscalCodeFromSerialNumber(serialNumber: string | null): string | null {
+  const sn = (serialNumber ?? '').trim().toUpperCase();
+  const m = /^(?:TINIT[-:]|IT:|TIN:IT-)\s*([A-Z0-9]{16})$/.exec(sn);
+  if (m) return m[1]!;
+  return /^[A-Z0-9]{16}$/.test(sn) && isValidPersonalFiscalCode(sn) ? sn : null;
+}
+
 /** Identity fields from an X.501 Name (DER). */
 export function nameIdentity(nameDer: Buffer): Identity {
   const id: Identity = { commonName: null, givenName: null, surname: null, fiscalCode: null, serialNumber: null, organization: null, country: null };
@@ -118,8 +132,7 @@ export function nameIdentity(nameDer: Buffer): Identity {
       if (key && id[key] === null) id[key] = directoryString(nameDer, value!);
     }
   }
-  const m = /^TINIT-([A-Z0-9]{16})$/i.exec(id.serialNumber ?? '');
-  id.fiscalCode = m ? m[1]!.toUpperCase() : null;
+  id.fiscalCode = fiscalCodeFromSerialNumber(id.serialNumber);
   return id;
 }
 
