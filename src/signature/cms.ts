@@ -331,4 +331,7 @@ function documentChecks(
   }
   if (!cert.qcStatements.includes(OID.qcCompliance)) warn('not-qualified');
   if (s.digestAlgorithm === 'sha1') warn('weak-algorithm');
+  // ETSI TS 119 312: RSA keys below 2048 bits are not for new signatures (RSA-1024 since 2010).
+  const key = cert.x509.publicKey.asymmetricKeyDetails;
+  if (cert.x509.publicKey.asymmetricKeyType?.startsWith('rsa') && (key?.modulusLength ?? 0) < 2048) warn('weak-algorithm');
 }
