@@ -128,6 +128,7 @@ export class ImapSource implements MailSource {
     }
     client.on('exists', () => this.wake());
     client.on('close', () => {
+      if (this.client !== null && this.client !== client) return; // an earlier connection, replaced
       if (this.status.state !== 'stopped') setState(this.status, 'disconnected');
       this.wake();
     });
