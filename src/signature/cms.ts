@@ -1,6 +1,6 @@
 // CMS SignedData (RFC 5652) verification: the S/MIME signature of PEC envelopes now, CAdES
 // documents next. Parsing keeps the bytes as received; node:crypto does the maths (RSA
-// PKCS#1 v1.5, RSA-PSS, ECDSA). Each signer gets a structured status, the boolean derives from it.
+// PKCS#1 v1.5, RSA-PSS, ECDSA, EdDSA). Each signer gets a structured status, the boolean derives from it.
 import { constants, createHash, verify as cryptoVerify } from 'node:crypto';
 import { Asn1Error, bytesOf, children, contentOf, octets, oid, readTlv, time, type Tlv } from './der.js';
 import { validatePath } from './path.js';
@@ -41,10 +41,13 @@ const DIGESTS: Record<string, string> = {
   '2.16.840.1.101.3.4.2.2': 'sha384',
   '2.16.840.1.101.3.4.2.3': 'sha512',
   '2.16.840.1.101.3.4.2.4': 'sha224',
+  '2.16.840.1.101.3.4.2.8': 'sha3-256',
+  '2.16.840.1.101.3.4.2.9': 'sha3-384',
+  '2.16.840.1.101.3.4.2.10': 'sha3-512',
 };
 
 /** Signature algorithms: the digest they imply (when they name one) and the key family. */
-const SIGNATURES: Record<string, { digest?: string; family: 'rsa' | 'ecdsa' | 'pss' }> = {
+const SIGNATURES: Record<string, { digest?: string; family: 'rsa' | 'ecdsa' | 'pss' | 'eddsa' }> = {
   '1.2.840.113549.1.1.1': { family: 'rsa' },
   '1.2.840.113549.1.1.5': { digest: 'sha1', family: 'rsa' },
   '1.2.840.113549.1.1.11': { digest: 'sha256', family: 'rsa' },
@@ -57,6 +60,15 @@ const SIGNATURES: Record<string, { digest?: string; family: 'rsa' | 'ecdsa' | 'p
   '1.2.840.10045.4.3.2': { digest: 'sha256', family: 'ecdsa' },
   '1.2.840.10045.4.3.3': { digest: 'sha384', family: 'ecdsa' },
   '1.2.840.10045.4.3.4': { digest: 'sha512', family: 'ecdsa' },
+  '2.16.840.1.101.3.4.3.14': { digest: 'sha3-256', family: 'rsa' },
+  '2.16.840.1.101.3.4.3.15': { digest: 'sha3-384', family: 'rsa' },
+  '2.16.840.1.101.3.4.3.16': { digest: 'sha3-512', family: 'rsa' },
+  '2.16.840.1.101.3.4.3.10': { digest: 'sha3-256', family: 'ecdsa' },
+  '2.16.840.1.101.3.4.3.11': { digest: 'sha3-384', family: 'ecdsa' },
+  '2.16.840.1.101.3.4.3.12': { digest: 'sha3-512', family: 'ecdsa' },
+  // RFC 8419: pure EdDSA over the signed attributes (Ed25519 with SHA-512 message digests).
+  '1.3.101.112': { family: 'eddsa' },
+  '1.3.101.113': { family: 'eddsa' },
 };
 
 export interface SignerInfoParsed {
@@ -206,6 +218,7 @@ function verifySignatureValue(s: SignerInfoParsed, data: Buffer, cert: CertInfo,
     }
     return cryptoVerify(hash, data, { key: cert.x509.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }, s.signature);
   }
+  if (alg.family === 'eddsa') return cryptoVerify(null, data, cert.x509.publicKey, s.signature);
   const digest = alg.digest ?? s.digestAlgorithm;
   return cryptoVerify(digest, data, cert.x509.publicKey, s.signature);
 }

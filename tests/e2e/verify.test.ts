@@ -131,6 +131,14 @@ describe.skipIf(!hasOpenssl)('openssl cms -verify agrees on every CAdES fixture'
       const at = String(Math.floor(new Date(m.validAt).getTime() / 1000));
       const r = spawnSync('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', input, '-CAfile', bundle, '-purpose', 'any', '-attime', at, '-out', path.join(tmp, 'content')]);
       const opensslOk = r.status === 0;
+      if (/ed25519/.test(m.file)) {
+        // OpenSSL's CMS cannot verify RFC 8419 EdDSA signatures at all (openssl/openssl#11915,
+        // #32248: it hands the pure-EdDSA key a digest and fails with "invalid digest"); the
+        // fixture generator checks the raw Ed25519 signature with node:crypto instead.
+        expect(r.stderr.toString()).toMatch(/invalid digest/);
+        expect(ours.valid).toBe(m.expect.valid);
+        return;
+      }
       // openssl checks integrity, signature and chain; it does not require nonRepudiation,
       // the ESS binding (without -cades), QC statements or revocation (without a CRL).
       const cryptographic = ours.problems.filter((p: string) => ['digest-mismatch', 'bad-signature', 'untrusted-chain', 'cert-expired', 'cert-not-yet-valid', 'malformed'].includes(p));
