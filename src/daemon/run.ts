@@ -86,10 +86,16 @@ async function recoverUnfinished(desk: Desk, clock: () => Date): Promise<void> {
   }
 }
 
-/** Sends a crash interrupted: uncertain (e-mail re-sent now with the same Message-ID; PEC after the wait). */
-function recoverInterruptedSends(desk: Desk, now: Date): void {
+/** A send that started this long ago and never ended belongs to a process that is gone. */
+const STALE_SEND_MS = 3_600_000;
+
+/**
+ * Sends a crash interrupted: uncertain (e-mail re-sent now with the same Message-ID; PEC after
+ * the wait). With `startedBefore`, only sends older than that (the daemon's periodic sweep).
+ */
+function recoverInterruptedSends(desk: Desk, now: Date, startedBefore?: Date): void {
   const pecResendAt = new Date(now.getTime() + desk.cfg.daemon.pecUncertainWaitMinutes * 60_000).toISOString();
-  for (const e of markInterruptedSendsUncertain(desk.db, now.toISOString(), pecResendAt)) {
+  for (const e of markInterruptedSendsUncertain(desk.db, now.toISOString(), pecResendAt, startedBefore?.toISOString())) {
     desk.log.warn(
       { outbox: e.id, messageId: e.message_id, channel: e.channel, to: e.to_addr, sendingSince: e.sending_since, resendAt: e.next_attempt_at },
       e.channel === 'pec'
@@ -202,6 +208,14 @@ export async function runDaemon(desk: Desk, opts: RunOptions): Promise<{ sourceF
     };
     const outboxLoop = async (mb: MailboxName) => {
       while (!stop.stopped) {
+        // An `outbox retry` killed mid-send leaves its entry "sending": after an hour it is uncertain.
+        if (mb === MAILBOX_NAMES[0]) {
+          try {
+            recoverInterruptedSends(desk, new Date(), new Date(Date.now() - STALE_SEND_MS));
+          } catch (e) {
+            desk.log.error({ error: (e as Error).message }, 'stale-send sweep failed; retrying on the next pass');
+          }
+        }
         await drain(mb);
         await outboxWakes[mb].sleep(desk.cfg.daemon.pollSeconds * 1000);
       }

@@ -176,14 +176,18 @@ export interface UncertainEntry {
 
 /**
  * At the start of a run (the lease held, so no other sender exists): entries whose send was
- * interrupted by a crash become uncertain. E-mail is due again at once (re-sent with the same
+ * interrupted by a crash become uncertain; while it runs, only those whose send started before
+ * `startedBefore` (another process — `outbox retry` — killed mid-send long ago). E-mail is due again at once (re-sent with the same
  * Message-ID, which receivers de-duplicate); PEC waits until `pecResendAt` for an accettazione.
  */
-export function markInterruptedSendsUncertain(db: Db, nowIso: string, pecResendAt: string): UncertainEntry[] {
+export function markInterruptedSendsUncertain(db: Db, nowIso: string, pecResendAt: string, startedBefore?: string): UncertainEntry[] {
   return db.transaction(() => {
     const rows = db
-      .prepare(`SELECT id, channel, to_addr, message_id, sending_since FROM outbox WHERE sending_since IS NOT NULL AND status = 'queued' ORDER BY id`)
-      .all() as Array<Omit<UncertainEntry, 'next_attempt_at'>>;
+      .prepare(
+        `SELECT id, channel, to_addr, message_id, sending_since FROM outbox
+         WHERE sending_since IS NOT NULL AND status = 'queued' AND (? IS NULL OR sending_since < ?) ORDER BY id`,
+      )
+      .all(startedBefore ?? null, startedBefore ?? null) as Array<Omit<UncertainEntry, 'next_attempt_at'>>;
     const update = db.prepare(`UPDATE outbox SET sending_since = NULL, uncertain_at = ?, next_attempt_at = ? WHERE id = ?`);
     return rows.map((r) => {
       const next = r.channel === 'pec' ? pecResendAt : nowIso;
