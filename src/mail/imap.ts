@@ -185,18 +185,22 @@ export class ImapSource implements MailSource {
       cp = undefined;
     }
     const from = (cp?.last_uid ?? 0) + 1;
-    // "n:*" also matches the highest UID when it is below n: filter.
-    const found = (await client.search({ uid: `${from}:*` }, { uid: true })) || [];
-    const uids = found.filter((u) => u >= from).sort((a, b) => a - b);
+    // One FETCH for every waiting message's size and arrival (not one per message); "n:*" also
+    // matches the highest UID when it is below n: filtered. Read whole before any other command.
+    const waiting: Array<{ uid: number; size: number | undefined; arrivedAt: Date | undefined }> = [];
+    for await (const m of client.fetch(`${from}:*`, { uid: true, size: true, internalDate: true }, { uid: true })) {
+      if (m.uid >= from) waiting.push({ uid: m.uid, size: m.size, arrivedAt: m.internalDate ? new Date(m.internalDate) : undefined });
+    }
+    waiting.sort((a, b) => a.uid - b.uid);
     let last = cp?.last_uid ?? 0;
     let contiguous = true;
     let handled = 0;
-    for (const uid of uids) {
+    for (const m of waiting) {
       if (shouldStop()) break;
-      const done = await this.processOne(client, uid, uidValidity, consume);
+      const done = await this.processOne(client, m.uid, m.arrivedAt, uidValidity, consume);
       if (done) {
         handled++;
-        if (contiguous) last = uid;
+        if (contiguous) last = m.uid;
       } else contiguous = false;
     }
     if (last !== (cp?.last_uid ?? 0) || !cp) setImapCheckpoint(this.deps.db, this.mailbox, folder, uidValidity, last, new Date().toISOString());
@@ -205,17 +209,14 @@ export class ImapSource implements MailSource {
   }
 
   /** One message: stored, recorded, then acknowledged. False when it must come round again. */
-  private async processOne(client: ImapFlowClient, uid: number, uidValidity: string, consume: Consume): Promise<boolean> {
+  private async processOne(client: ImapFlowClient, uid: number, arrivedAt: Date | undefined, uidValidity: string, consume: Consume): Promise<boolean> {
     const sourceUid = `${this.cfg.folder}:${uidValidity}:${uid}`;
     const file = `${imapUrl(this.imap, this.cfg.folder)};UID=${uid}`;
     const log = this.log.child({ mailbox: this.mailbox, sourceUid });
     const seen = findBySourceUid(this.deps.db, this.mailbox, 'imap', sourceUid);
     if (!seen || seen.status === 'received') {
-      const meta = await client.fetchOne(String(uid), { uid: true, size: true, internalDate: true }, { uid: true });
-      if (!meta) return true; // expunged meanwhile by someone else: nothing to do
-      const arrivedAt = meta.internalDate ? new Date(meta.internalDate) : undefined;
       const dl = await client.download(String(uid), undefined, { uid: true, chunkSize: 1024 * 1024 });
-      if (!dl.content) return true;
+      if (!dl.content) return true; // expunged meanwhile by someone else: nothing to do
       // Streamed to disk; held in memory once, and only when within the size limit.
       const stored = await this.deps.raw.putStream(dl.content);
       const base = { mailbox: this.mailbox, source: 'imap' as const, sourceUid, file, arrivedAt };
