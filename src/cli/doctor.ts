@@ -101,10 +101,10 @@ async function smtpCheck(cfg: Config, mb: MailboxName): Promise<DoctorCheck> {
   }
   const smtp = m.smtp;
   const { default: nodemailer } = await import('nodemailer');
-  const { smtpError, smtpTransportOptions } = await import('../outbox/worker.js');
+  const { smtpAuth, smtpError, smtpTransportOptions } = await import('../outbox/worker.js');
   const where = `smtp://${smtp.host}:${smtp.port}${smtp.user ? ` as ${smtp.user}` : ''}`;
   return check(`smtp ${mb}`, async () => {
-    const auth = !smtp.user ? undefined : smtp.oauth2 ? { user: smtp.user, accessToken: await new AccessTokenSource(smtp.oauth2, `mailboxes.${mb}.smtp`).token() } : { user: smtp.user, pass: smtp.pass };
+    const auth = await smtpAuth(smtp, smtp.oauth2 ? new AccessTokenSource(smtp.oauth2, `mailboxes.${mb}.smtp`) : null);
     const transport = nodemailer.createTransport(smtpTransportOptions(smtp, auth));
     try {
       await transport.verify();

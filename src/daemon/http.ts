@@ -4,12 +4,11 @@
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { HttpListen, MailboxName } from '../config/load.js';
+import { MAILBOX_NAMES, type HttpListen, type MailboxName } from '../config/load.js';
 import type { SourceStatus } from '../mail/source.js';
 import type { Desk } from '../runtime/context.js';
 import { deskCounts, outboxBacklog, probeWrite } from '../store/metrics.js';
 
-const MAILBOXES: MailboxName[] = ['pec', 'support'];
 
 /** Each mailbox's last successful poll (its new/ listed), kept by the daemon loop. */
 export type LastPolls = Partial<Record<MailboxName, Date>>;
@@ -62,7 +61,7 @@ export function health(src: HealthSources): Health {
   checks.push({ name: 'database', ok: dbError === null, detail: dbError ?? 'writable' });
   const maxAge = maxPollAgeSeconds(src.desk.cfg.daemon.pollSeconds);
   const mailboxes = {} as Health['mailboxes'];
-  for (const mb of MAILBOXES) {
+  for (const mb of MAILBOX_NAMES) {
     const last = src.lastPolls[mb];
     const age = ageSeconds(last ?? src.startedAt, now);
     const st = src.sources?.[mb];
@@ -159,7 +158,7 @@ export function metrics(src: HealthSources): string {
       name: 'pecdesk_mailbox_last_poll_age_seconds',
       help: 'Seconds since the mailbox was last polled successfully (since the daemon started when not yet).',
       type: 'gauge',
-      samples: MAILBOXES.map((mb) => ({ labels: { mailbox: mb }, value: ageSeconds(src.lastPolls[mb] ?? src.startedAt, now) })),
+      samples: MAILBOX_NAMES.map((mb) => ({ labels: { mailbox: mb }, value: ageSeconds(src.lastPolls[mb] ?? src.startedAt, now) })),
     },
     ...sourceFamilies(src),
   ]);
@@ -169,7 +168,7 @@ const SOURCE_STATES = ['connecting', 'connected', 'idle', 'polling', 'disconnect
 
 /** IMAP connection state (one-hot), reconnects and OAuth2 refresh-token warnings. */
 function sourceFamilies(src: HealthSources): Family[] {
-  const imap = MAILBOXES.flatMap((mb) => (src.sources?.[mb]?.kind === 'imap' ? [[mb, src.sources[mb]!] as const] : []));
+  const imap = MAILBOX_NAMES.flatMap((mb) => (src.sources?.[mb]?.kind === 'imap' ? [[mb, src.sources[mb]!] as const] : []));
   if (!imap.length) return [];
   return [
     {

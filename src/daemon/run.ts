@@ -88,6 +88,8 @@ async function recoverUnfinished(desk: Desk, clock: () => Date): Promise<void> {
 
 /** A send that started this long ago and never ended belongs to a process that is gone. */
 const STALE_SEND_MS = 3_600_000;
+/** How often the running daemon looks for such sends (not on every outbox pass). */
+const STALE_SWEEP_MS = 300_000;
 
 /**
  * Sends a crash interrupted: uncertain (e-mail re-sent now with the same Message-ID; PEC after
@@ -134,7 +136,7 @@ export async function runDaemon(desk: Desk, opts: RunOptions): Promise<{ sourceF
 
   const consume: Consume = async (m) => {
     const inc = { mailbox: m.mailbox, source: m.source, sourceUid: m.sourceUid, file: m.file, arrivedAt: m.arrivedAt };
-    const result = 'bytes' in m ? await ingestMessage(desk, { ...inc, bytes: m.bytes }, opts.clock()) : ingestTooLarge(desk, { ...inc, ...m.tooLarge }, opts.clock());
+    const result = 'bytes' in m ? await ingestMessage(desk, { ...inc, bytes: m.bytes, sha256: m.sha256 }, opts.clock()) : ingestTooLarge(desk, { ...inc, ...m.tooLarge }, opts.clock());
     desk.log.info(
       { mailbox: m.mailbox, sourceUid: m.sourceUid, messageId: result.messageId, classification: result.classification, ticket: result.ticket?.ref ?? null, quarantine: result.quarantine?.id ?? null },
       'message processed',
@@ -206,14 +208,16 @@ export async function runDaemon(desk: Desk, opts: RunOptions): Promise<{ sourceF
         await wake.sleep(waitMs);
       }
     };
+    let sweptAt = Date.now(); // the start already recovered every interrupted send
     const outboxLoop = async (mb: MailboxName) => {
       while (!stop.stopped) {
         // An `outbox retry` killed mid-send leaves its entry "sending": after an hour it is uncertain.
-        if (mb === MAILBOX_NAMES[0]) {
+        if (Date.now() - sweptAt >= STALE_SWEEP_MS) {
+          sweptAt = Date.now();
           try {
             recoverInterruptedSends(desk, new Date(), new Date(Date.now() - STALE_SEND_MS));
           } catch (e) {
-            desk.log.error({ error: (e as Error).message }, 'stale-send sweep failed; retrying on the next pass');
+            desk.log.error({ error: (e as Error).message }, 'stale-send sweep failed; retrying at the next sweep');
           }
         }
         await drain(mb);

@@ -38,11 +38,13 @@ export interface IncomingMessage {
   file: string | null;
   /** When the source says it arrived (Maildir delivery time), if known. */
   arrivedAt?: Date;
+  /** Set when the bytes are already in the raw store under this hash (streamed there by the source). */
+  sha256?: string;
 }
 
 /** Record then process one incoming message. Never throws for anything the message contains. */
 export async function ingestMessage(desk: Desk, inc: IncomingMessage, now: Date): Promise<IngestResult> {
-  const sha256 = desk.raw.put(inc.bytes);
+  const sha256 = inc.sha256 ?? desk.raw.put(inc.bytes);
   if (inc.sourceUid) {
     const seen = findBySourceUid(desk.db, inc.mailbox, inc.source, inc.sourceUid);
     // Already finished (a restart before the source was acknowledged): report, do nothing.

@@ -225,7 +225,7 @@ export class ImapSource implements MailSource {
           log.warn({ size: stored.size, sha256: stored.sha256 }, 'message over limits.maxMessageBytes: quarantined unparsed');
           await consume({ ...base, tooLarge: stored });
         } else {
-          await consume({ ...base, bytes: this.deps.raw.get(stored.sha256) });
+          await consume({ ...base, bytes: this.deps.raw.get(stored.sha256), sha256: stored.sha256 });
         }
       } catch (e) {
         log.error({ error: (e as Error).message }, 'cannot record message; left on the server for the next pass');

@@ -14,7 +14,8 @@ interface SourceMessageBase {
 }
 
 export type SourceMessage =
-  | (SourceMessageBase & { bytes: Buffer })
+  /** `sha256` when the source already stored the bytes in the raw store. */
+  | (SourceMessageBase & { bytes: Buffer; sha256?: string })
   /** Over limits.maxMessageBytes: already in the raw store, to be quarantined unparsed. */
   | (SourceMessageBase & { tooLarge: { sha256: string; size: number } });
 

@@ -10,7 +10,7 @@ import { isLoopbackHost, type MailboxName, type SmtpConfig } from '../config/loa
 import { AccessTokenSource } from '../mail/oauth.js';
 import type { Desk } from '../runtime/context.js';
 import { fsyncDir } from '../store/raw-store.js';
-import { dueOutbox, markAttemptFailed, markSendAbandoned, markSending, markSent, type OutboxAttachment, type OutboxRow } from '../store/outbox.js';
+import { dueOutbox, markAttemptFailed, markSending, markSent, type OutboxAttachment, type OutboxRow } from '../store/outbox.js';
 
 export interface DrainReport {
   sent: Array<{ id: number; to: string; via: string }>;
@@ -60,7 +60,7 @@ export function smtpTransportOptions(smtp: SmtpConfig, auth: { user: string; pas
 }
 
 /** The login for a mailbox's SMTP server (an OAuth2 token fetched now when configured). */
-async function smtpAuth(smtp: SmtpConfig, tokens: AccessTokenSource | null) {
+export async function smtpAuth(smtp: SmtpConfig, tokens: AccessTokenSource | null) {
   if (!smtp.user) return undefined;
   if (smtp.oauth2 && tokens) return { user: smtp.user, accessToken: await tokens.token() };
   return { user: smtp.user, pass: smtp.pass };
@@ -110,12 +110,9 @@ export class MailboxTransports {
     return `smtp://${smtp.host}:${smtp.port}`;
   }
 
-  close(mailbox?: MailboxName): void {
-    for (const [mb, t] of this.transports) {
-      if (mailbox && mb !== mailbox) continue;
-      t.transport.close();
-      this.transports.delete(mb);
-    }
+  close(): void {
+    for (const t of this.transports.values()) t.transport.close();
+    this.transports.clear();
   }
 }
 
@@ -187,11 +184,9 @@ async function sendEntry(desk: Desk, e: OutboxRow, now: Date, transports: Mailbo
   } catch (err) {
     const { text, permanent } = smtpError(err);
     if (stopping?.()) {
-      // Cut off by the stop deadline: the server may or may not have taken it.
-      const at = new Date();
-      const next = e.channel === 'pec' ? new Date(at.getTime() + desk.cfg.daemon.pecUncertainWaitMinutes * 60_000) : at;
-      markSendAbandoned(desk.db, e.id, at.toISOString(), next.toISOString());
-      log.warn({ to: e.to_addr, error: text, resendAt: next.toISOString() }, 'send cut off by the stop; marked uncertain');
+      // Cut off by the stop: the server may or may not have taken it. Left "sending", as a crash
+      // would leave it; the daemon's sweep (at the stop deadline, else at the next start) makes it uncertain.
+      log.warn({ to: e.to_addr, error: text }, 'send cut off by the stop');
       return;
     }
     const final = permanent || e.attempts + 1 >= desk.cfg.daemon.outboxMaxAttempts;

@@ -156,15 +156,6 @@ export function markAttemptFailed(db: Db, id: number, error: string, nextAttempt
   ).run(error, nextAttemptAt, nextAttemptAt, id);
 }
 
-/** A send this process started and abandoned (stop deadline): back to the queue, unsure. */
-export function markSendAbandoned(db: Db, id: number, at: string, nextAttemptAt: string): void {
-  db.prepare(`UPDATE outbox SET sending_since = NULL, uncertain_at = ?, next_attempt_at = ? WHERE id = ? AND sending_since IS NOT NULL`).run(
-    at,
-    nextAttemptAt,
-    id,
-  );
-}
-
 export interface UncertainEntry {
   id: number;
   channel: 'pec' | 'email';
