@@ -1,6 +1,7 @@
 // The verify report (SPEC §8.2 `verify`): keys are a contract — add, never rename.
 import { createHash } from 'node:crypto';
 import type { ProblemCode, SignerVerification, WarningCode } from './cms.js';
+import type { Coverage, ModificationLevel } from './modifications.js';
 
 export interface SignatureReport {
   signer: { commonName: string | null; givenName: string | null; surname: string | null; fiscalCode: string | null; organization: string | null };
@@ -17,6 +18,10 @@ export interface SignatureReport {
   /** PAdES: the signature field and whether its byte range covers the whole current file. */
   field?: string | null;
   coversWholeDocument?: boolean;
+  /** PAdES: how much of the file the signature covers (entire-file, entire-revision, partial). */
+  coverage?: Coverage;
+  /** PAdES: the most a later update changed (none, lta-updates, form-filling, annotations, other). */
+  modificationLevel?: ModificationLevel;
 }
 
 export interface VerifyReport {

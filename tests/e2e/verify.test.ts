@@ -21,6 +21,8 @@ interface Entry {
   validAt: string;
   signingTime?: string;
   alternatives?: Array<{ validAt: string; expect: { valid: boolean; problems: string[]; warnings: string[] } }>;
+  /** PAdES: per signature, what the report must say of coverage and modification level. */
+  report?: { signatures: Array<{ coverage: string; modificationLevel: string }> };
 }
 const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as Entry[];
 
@@ -49,6 +51,9 @@ describe('pecdesk verify on every signature fixture', () => {
     for (const w of r.json.warnings) expect(warnOk, `unexpected warning ${w}`).toContain(w);
     if (m.expect.valid) {
       expect(r.json.signatures.map((s: any) => s.signer)).toEqual(m.signers);
+    }
+    if (m.report) {
+      expect(r.json.signatures.map((s: any) => ({ coverage: s.coverage, modificationLevel: s.modificationLevel })), JSON.stringify(r.json.signatures.map((s: any) => s.details))).toEqual(m.report.signatures);
     }
     for (const alt of m.alternatives ?? []) {
       const a = verify(m.file, alt.validAt);
