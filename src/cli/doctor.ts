@@ -40,10 +40,11 @@ function trustChecks(cfg: Config, now: Date): Promise<DoctorCheck>[] {
     check(name, () => {
       if (!dir) return { level: 'warn', detail: 'not configured' };
       const s = loadTrustStore(dir);
-      const current = s.anchors.filter((a) => new Date(a.x509.validFrom) <= now && now <= new Date(a.x509.validTo)).length;
-      const expired = s.anchors.length - current;
-      const level = s.anchors.length === 0 ? 'fail' : expired ? 'warn' : 'ok';
-      return { level, detail: `${dir}: ${s.anchors.length} anchors (${current} valid now${expired ? `, ${expired} expired` : ''}), ${s.crls.length} CRLs` };
+      const anchors = s.anchors.all();
+      const current = anchors.filter((a) => new Date(a.x509.validFrom) <= now && now <= new Date(a.x509.validTo)).length;
+      const expired = anchors.length - current;
+      const level = anchors.length === 0 ? 'fail' : expired ? 'warn' : 'ok';
+      return { level, detail: `${dir}: ${anchors.length} anchors (${current} valid now${expired ? `, ${expired} expired` : ''}), ${s.crls.length} CRLs` };
     });
   const checks = [store('trust signatures', cfg.trust.signatures), store('trust pec', cfg.trust.pecProviders)];
   checks.push(

@@ -2,11 +2,13 @@
 // signed documents: build every path from the signer to a trust anchor out of the
 // certificates the signature carries, then judge each at the validation time — signatures,
 // validity, CA bit, keyCertSign, pathLen, name constraints, unknown critical extensions and
-// revocation (CRLs of the trust store). The first path that holds wins; otherwise the
+// revocation (CRLs of the trust store, and the CRLs and OCSP responses a document carries or
+// that were fetched online). The first path that holds wins; otherwise the
 // problems of the best candidate are reported.
+import type { OcspInfo } from './ocsp.js';
 import { revocationStatus, type CrlInfo } from './revocation.js';
-import type { TrustStore } from './trust.js';
-import type { CertInfo, GeneralName } from './x509.js';
+import type { TrustAnchors, TrustStore } from './trust.js';
+import { authorityKeyIdOf, type CertInfo, type GeneralName } from './x509.js';
 import { children, readTlv } from './der.js';
 
 export type PathProblem = 'untrusted-chain' | 'cert-expired' | 'cert-not-yet-valid' | 'cert-revoked';
@@ -40,20 +42,34 @@ function issuedBy(child: CertInfo, parent: CertInfo): boolean {
 
 const selfIssued = (c: CertInfo) => c.issuerDer.equals(c.subjectDer);
 
+/**
+ * The anchors that may have issued `child`, looked up in the store's index rather than tried one
+ * by one: those named as its issuer (as encoded, or normalised as OpenSSL compares names, which
+ * covers every anchor `issuedBy` could accept), else those whose subjectKeyIdentifier is its
+ * authorityKeyIdentifier; every anchor when its issuer name cannot be read. Store order.
+ */
+function anchorIssuers(child: CertInfo, anchors: TrustAnchors): CertInfo[] {
+  const named = anchors.withSubject(child.issuerDer);
+  if (named === null) return anchors.usable();
+  if (named.length) return named;
+  const aki = authorityKeyIdOf(child.der);
+  return aki ? anchors.withSubjectKeyId(aki) : [];
+}
+
 /** Every candidate path from `signer` to an anchor (signer first), shortest first. */
-function candidatePaths(signer: CertInfo, pool: CertInfo[], anchors: CertInfo[]): CertInfo[][] {
+function candidatePaths(signer: CertInfo, pool: CertInfo[], anchors: TrustAnchors): CertInfo[][] {
   const found: CertInfo[][] = [];
   const walk = (path: CertInfo[]) => {
     if (found.length >= 16 || path.length > MAX_DEPTH) return;
     const current = path[path.length - 1]!;
     // The certificate itself is an anchor (a directly trusted provider certificate).
-    if (anchors.some((a) => a.sha256 === current.sha256)) {
+    if (anchors.includes(current)) {
       found.push(path);
       return;
     }
-    for (const a of anchors) if (issuedBy(current, a)) found.push([...path, a]);
+    for (const a of anchorIssuers(current, anchors)) if (issuedBy(current, a)) found.push([...path, a]);
     for (const c of pool) {
-      if (path.some((p) => p.sha256 === c.sha256) || anchors.some((a) => a.sha256 === c.sha256)) continue;
+      if (path.some((p) => p.sha256 === c.sha256) || anchors.includes(c)) continue;
       if (issuedBy(current, c)) walk([...path, c]);
     }
   };
@@ -123,7 +139,7 @@ function nameViolation(c: CertInfo, nc: NonNullable<CertInfo['nameConstraints']>
 // ---------------------------------------------------------------------------------------
 
 /** Judge one path (signer first, anchor last) at `at`. */
-function judgePath(path: CertInfo[], crls: CrlInfo[], at: Date): PathResult {
+function judgePath(path: CertInfo[], crls: CrlInfo[], ocsps: OcspInfo[], at: Date): PathResult {
   const problems: PathProblem[] = [];
   const details: string[] = [];
   const add = (p: PathProblem, d: string) => {
@@ -172,7 +188,7 @@ function judgePath(path: CertInfo[], crls: CrlInfo[], at: Date): PathResult {
   }
   // Revocation of every certificate below the anchor, by CRLs its issuer signed.
   for (let i = 0; i < path.length - 1; i++) {
-    const st = revocationStatus(path[i]!, path[i + 1]!, crls, at);
+    const st = revocationStatus(path[i]!, path[i + 1]!, crls, at, ocsps);
     if (st.status === 'revoked') add('cert-revoked', `certificate "${describeCert(path[i]!)}" revoked on ${st.at.toISOString()} (${st.crl})`);
     else if (st.status === 'unknown') revocationUnknown = true;
   }
@@ -193,6 +209,6 @@ export function validatePath(signer: CertInfo, pool: CertInfo[], trust: TrustSto
       revocationUnknown: false,
     };
   }
-  const judged = paths.map((p) => judgePath(p, trust.crls, at));
+  const judged = paths.map((p) => judgePath(p, trust.crls, trust.ocsps ?? [], at));
   return judged.find((r) => r.problems.length === 0) ?? judged.sort((a, b) => a.problems.length - b.problems.length)[0]!;
 }

@@ -17,6 +17,8 @@ export interface CertInfo {
   qcStatements: string[];
   /** CRL distribution point URIs. */
   crlDistributionPoints: string[];
+  /** OCSP responder URIs (authorityInfoAccess id-ad-ocsp). */
+  ocspUrls: string[];
   subject: Identity;
   /** basicConstraints: null when the extension is absent. */
   basicConstraints: { ca: boolean; pathLen: number | null } | null;
@@ -152,6 +154,7 @@ export function certInfo(der: Buffer): CertInfo {
   let keyUsage: Set<string> | null = null;
   const qcStatements: string[] = [];
   const crlDistributionPoints: string[] = [];
+  const ocspUrls: string[] = [];
   let basicConstraints: CertInfo['basicConstraints'] = null;
   let extKeyUsage: string[] | null = null;
   const policies: string[] = [];
@@ -197,6 +200,16 @@ export function certInfo(der: Buffer): CertInfo {
           if (/^(https?|ldap):\/\/\S+$/.test(uri)) (crlDistributionPoints.push(uri), (p += 1 + value[p + 1]!));
         }
       }
+      if (id === '1.3.6.1.5.5.7.1.1') {
+        // AuthorityInfoAccess: AccessDescription { accessMethod, accessLocation [6] URI }.
+        for (const ad of children(value, readTlv(value, 0))) {
+          const [method, location] = children(value, ad);
+          if (method && location?.tag === 0x86 && oid(value, method) === '1.3.6.1.5.5.7.48.1') {
+            const uri = contentOf(value, location).toString('latin1');
+            if (/^https?:\/\/\S+$/.test(uri)) ocspUrls.push(uri);
+          }
+        }
+      }
       if (id === '2.5.29.15') {
         const bits = contentOf(value, readTlv(value, 0));
         keyUsage = new Set();
@@ -217,6 +230,7 @@ export function certInfo(der: Buffer): CertInfo {
     keyUsage,
     qcStatements,
     crlDistributionPoints,
+    ocspUrls,
     subject: nameIdentity(bytesOf(der, subject)),
     basicConstraints,
     extKeyUsage,
@@ -233,4 +247,177 @@ export function certInfo(der: Buffer): CertInfo {
 /** Every certificate in PEM text (bundles included). */
 export function certificatesFromPem(text: string): Buffer[] {
   return [...text.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)].map((m) => Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'));
+}
+
+// ---------------------------------------------------------------------------------------
+// Light reads for trust-store indexing, straight from the DER: no node:crypto parse, no
+// decoding of the extensions that certInfo reads.
+
+/** The TBSCertificate fields of a certificate, up to the subject public key info. Throws on malformed DER. */
+function tbsFields(der: Buffer): Tlv[] {
+  const cert = readTlv(der, 0);
+  if (cert.tag !== 0x30) throw new Error('not an X.509 Certificate');
+  const tbs = readTlv(der, cert.contentStart, cert.contentEnd);
+  if (tbs.tag !== 0x30) throw new Error('not an X.509 Certificate');
+  const f: Tlv[] = [];
+  for (let p = tbs.contentStart; p < tbs.contentEnd; ) {
+    const t = readTlv(der, p, tbs.contentEnd);
+    f.push(t);
+    p = t.end;
+  }
+  return f;
+}
+
+/** The subject Name (DER) of a certificate, read without parsing the rest. Throws on malformed DER. */
+export function certificateSubject(der: Buffer): Buffer {
+  const f = tbsFields(der);
+  const i = f[0]?.tag === 0xa0 ? 1 : 0; // explicit version
+  const subject = f[i + 4];
+  if (f[i]?.tag !== 0x02 || f[i + 2]?.tag !== 0x30 || f[i + 3]?.tag !== 0x30 || subject?.tag !== 0x30 || f[i + 5]?.tag !== 0x30) {
+    throw new Error('malformed TBSCertificate');
+  }
+  return bytesOf(der, subject);
+}
+
+/** The value (OCTET STRING contents) of one extension, null when absent or unreadable. */
+function extensionValue(der: Buffer, id: string): Buffer | null {
+  try {
+    const extWrapper = tbsFields(der).find((t) => t.tag === 0xa3);
+    if (!extWrapper) return null;
+    for (const ext of children(der, children(der, extWrapper)[0]!)) {
+      const p = children(der, ext);
+      if (oid(der, p[0]!) === id) return contentOf(der, p[p.length - 1]!);
+    }
+  } catch {
+    /* unreadable: as if absent */
+  }
+  return null;
+}
+
+/** subjectKeyIdentifier (hex), null when absent. */
+export function subjectKeyIdOf(der: Buffer): string | null {
+  const value = extensionValue(der, '2.5.29.14');
+  try {
+    return value ? contentOf(value, readTlv(value, 0)).toString('hex') : null;
+  } catch {
+    return null;
+  }
+}
+
+/** authorityKeyIdentifier keyIdentifier (hex), null when absent. */
+export function authorityKeyIdOf(der: Buffer): string | null {
+  const value = extensionValue(der, '2.5.29.35');
+  try {
+    const keyId = value ? children(value, readTlv(value, 0)).find((t) => t.tag === 0x80) : undefined;
+    return keyId ? contentOf(value!, keyId).toString('hex') : null;
+  } catch {
+    return null;
+  }
+}
+
+const FNV_PRIME = 0x01000193;
+/** Murmur3's finaliser: every input bit moves every output bit (FNV alone adds up linearly). */
+function mix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+const isSpace = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d);
+
+/**
+ * Hash of one attribute value (the element `tag` at [start, end), contents from `s`) as OpenSSL
+ * compares names (X509_NAME_cmp): for the string types it normalises (UTF8, Printable, T61 as
+ * latin1, IA5, Visible, BMP, Universal) the characters, with leading and trailing white space
+ * dropped, runs of it as one space, ASCII letters lower-cased; other types by their bytes.
+ */
+function valueHash(buf: Buffer, tag: number, start: number, s: number, e: number, seed: number): number {
+  let h = seed;
+  const width = tag === 0x1e ? 2 : tag === 0x1c ? 4 : tag === 0x0c || tag === 0x13 || tag === 0x14 || tag === 0x16 || tag === 0x1a ? 1 : 0;
+  if (width === 0) {
+    h = Math.imul(h ^ 0x200000, FNV_PRIME); // above every code point: not a string
+    for (let k = start; k < e; k++) h = Math.imul(h ^ buf[k]!, FNV_PRIME);
+    return h;
+  }
+  let pendingSpace = false;
+  let started = false;
+  for (let k = s; k < e; ) {
+    let c: number;
+    if (width === 2) {
+      c = k + 1 < e ? (buf[k]! << 8) | buf[k + 1]! : 0xfffd;
+      k += 2;
+    } else if (width === 4) {
+      c = k + 3 < e ? buf.readUInt32BE(k) : 0xfffd;
+      k += 4;
+    } else if (tag === 0x0c && buf[k]! >= 0x80) {
+      // UTF-8 sequence: its code point (malformed ones hash as themselves, byte by byte).
+      const b = buf[k]!;
+      const n = b >= 0xf0 ? 3 : b >= 0xe0 ? 2 : b >= 0xc0 ? 1 : 0;
+      c = n === 0 ? b : b & (0x3f >> n);
+      let j = 1;
+      for (; j <= n && k + j < e && (buf[k + j]! & 0xc0) === 0x80; j++) c = (c << 6) | (buf[k + j]! & 0x3f);
+      if (j <= n) c = 0x110000 + b; // truncated sequence
+      k += j;
+    } else c = buf[k++]!;
+    if (c < 0x80 && isSpace(c)) {
+      pendingSpace = started;
+      continue;
+    }
+    if (pendingSpace) h = Math.imul(h ^ 0x20, FNV_PRIME);
+    pendingSpace = false;
+    started = true;
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    h = Math.imul(h ^ c, FNV_PRIME);
+  }
+  return h;
+}
+
+/**
+ * A key two encodings of the same X.501 Name share, as OpenSSL's X509_NAME_cmp sees them: string
+ * values whatever their string type, case and spacing (valueHash), multi-valued RDNs in any order.
+ * It is a 32-bit hash: names OpenSSL deems equal always get the same key, and distinct names the
+ * same key only by a collision, so an index on it finds every anchor OpenSSL's checkIssued could
+ * accept, and perhaps one more that the exact check then refuses. null: not a readable Name.
+ * (A trust store computes it for every anchor: DER headers are read here without readTlv's objects.)
+ */
+export function nameKey(nameDer: Buffer): number | null {
+  let contentStart = 0;
+  let end = 0;
+  /** The element at `p`, within `limit`: its tag, contents into contentStart / end; -1 when malformed. */
+  const read = (p: number, limit: number): number => {
+    if (p + 2 > limit) return -1;
+    const tag = nameDer[p]!;
+    let len = nameDer[p + 1]!;
+    contentStart = p + 2;
+    if (len & 0x80) {
+      const n = len & 0x7f;
+      if (n === 0 || n > 3 || contentStart + n > limit) return -1;
+      len = 0;
+      for (let i = 0; i < n; i++) len = len * 256 + nameDer[contentStart++]!;
+    }
+    end = contentStart + len;
+    return (tag & 0x1f) !== 0x1f && end <= limit ? tag : -1;
+  };
+  if (read(0, nameDer.length) !== 0x30 || end !== nameDer.length) return null;
+  let h = 0x811c9dc5;
+  for (let p = contentStart, top = end; p < top; ) {
+    if (read(p, top) !== 0x31) return null;
+    const rdnEnd = end;
+    // The attributes of a multi-valued RDN in any order: their hashes added up.
+    let sum = 0;
+    for (let q = contentStart; q < rdnEnd; ) {
+      if (read(q, rdnEnd) !== 0x30) return null;
+      const atvEnd = end;
+      if (read(contentStart, atvEnd) !== 0x06) return null;
+      let a = 0x811c9dc5;
+      for (let k = contentStart; k < end; k++) a = Math.imul(a ^ nameDer[k]!, FNV_PRIME);
+      const valueStart = end;
+      const tag = read(valueStart, atvEnd);
+      if (tag < 0 || end !== atvEnd) return null;
+      sum = (sum + mix(valueHash(nameDer, tag, valueStart, contentStart, end, Math.imul(a ^ 0x3d, FNV_PRIME)))) | 0;
+      q = atvEnd;
+    }
+    h = mix(Math.imul(h ^ 0x31, FNV_PRIME) + sum);
+    p = rdnEnd;
+  }
+  return h >>> 0;
 }
