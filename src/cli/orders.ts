@@ -7,7 +7,7 @@ import { localDay } from '../desk/calendar.js';
 import { IllegalTransition } from '../desk/orders.js';
 import { verifyPin } from '../desk/pins.js';
 import type { Desk } from '../runtime/context.js';
-import { loadTrustStore } from '../signature/trust.js';
+import { documentTrust } from '../signature/document-trust.js';
 import { activePins, getOrderByRef, listOrders, orderDocuments, orderEvents, type OrderRow } from '../store/orders.js';
 import { isJson, withDesk, type GlobalOptions } from './common.js';
 import { localTime, NegativeOutcome, parseInstant, printJson, table, UsageError } from './output.js';
@@ -162,7 +162,7 @@ export function registerOrders(program: Command): void {
       if (!cfg.trust.signatures) throw new UsageError(`${cfg.source}: trust.signatures: not set`);
       const today = localDay(cfg.timezone, new Date());
       const { extractPiano } = await import('../pdf/piano.js');
-      const r = await extractPiano(file, bytes, { trust: loadTrustStore(cfg.trust.signatures), at, arrival: null, today });
+      const r = await extractPiano(file, bytes, { trust: documentTrust(cfg.trust)!, at, arrival: null, today });
       if (isJson(cmd)) printJson(r);
       else {
         const lines = [`${file}: ${r.passed ? 'PASSED' : 'NOT PASSED'} the formal check`];

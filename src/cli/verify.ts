@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { loadTrustStore, TrustStoreError } from '../signature/trust.js';
+import { documentTrust } from '../signature/document-trust.js';
+import { TrustStoreError } from '../signature/trust.js';
+import { TslError } from '../signature/tsl-snapshot.js';
 import { verifyDocumentWithOnlineRevocation, type VerifyReport } from '../signature/verify.js';
 import { isJson, type GlobalOptions } from './common.js';
 import { NegativeOutcome, parseInstant, printJson, UsageError } from './output.js';
@@ -26,9 +28,9 @@ export function registerVerify(program: Command): void {
       if (!cfg.trust.signatures) throw new UsageError(`${cfg.source}: trust.signatures: not set (the directory of trusted CA certificates)`);
       let trust;
       try {
-        trust = loadTrustStore(cfg.trust.signatures);
+        trust = documentTrust(cfg.trust)!;
       } catch (e) {
-        throw new UsageError(e instanceof TrustStoreError ? e.message : (e as Error).message);
+        throw new UsageError(e instanceof TrustStoreError || e instanceof TslError ? e.message : (e as Error).message);
       }
       const online = cfg.trust.onlineRevocation
         ? { cacheDir: cfg.trust.crlCacheDir ?? path.join(cfg.dataDir, 'crl-cache'), now: new Date() }
@@ -52,6 +54,13 @@ export function humanReport(r: VerifyReport): string {
         `${s.signer.fiscalCode ? `, codice fiscale ${s.signer.fiscalCode}` : ''}${s.signer.organization ? `, ${s.signer.organization}` : ''}` +
         `${s.signingTime ? `, signed ${s.signingTime}` : ''}${s.coversWholeDocument === false ? ', does NOT cover the whole document' : ''}`,
     );
+    const facts = [
+      s.level ? `level ${s.level}` : null,
+      s.coverage ? `covers the ${s.coverage.replace('entire-', 'entire ')}` : null,
+      s.modificationLevel && s.modificationLevel !== 'none' ? `changed after signing: ${s.modificationLevel}` : null,
+    ].filter(Boolean);
+    if (facts.length) lines.push(`    ${facts.join('; ')}`);
+    for (const t of s.timestamps) lines.push(`    ${t.kind} timestamp ${t.time ?? '(no time)'}${t.tsa ? ` by ${t.tsa}` : ''}: ${t.valid ? 'valid' : `NOT valid (${t.problems.join(', ')})`}`);
     for (const p of s.problems) lines.push(`    ${p}`);
     for (const w of s.warnings) lines.push(`    warning: ${w}`);
     for (const d of s.details) lines.push(`      ${d}`);

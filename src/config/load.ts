@@ -181,10 +181,17 @@ export const configSchema = z
         pecProviders: z.string().optional(),
         // The AgID PEC provider index (LDIF or YAML): listed certificates and managed domains.
         pecProviderIndex: z.string().optional(),
+        // Anchors for time-stamping authorities (signature and document timestamps); default: trust.signatures.
+        timestamping: z.string().optional(),
         authservIds: z.array(z.string()).default([]),
         // Fetch CRLs from certificates' distribution points (network access): off by default.
         onlineRevocation: z.boolean().default(false),
         crlCacheDir: z.string().optional(),
+        // The trusted-list snapshot `trust import-tsl` writes (JSON) and the validator reads.
+        tsl: z.string().min(1).optional(),
+        // Who signs the imported list: a PEM/DER certificate file or a directory of them
+        // (for the EU list of lists, the Commission's signers published in the OJEU).
+        tslSigner: z.string().min(1).optional(),
       })
       .strict()
       .default({ authservIds: [], onlineRevocation: false }),

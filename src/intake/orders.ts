@@ -17,7 +17,7 @@ import { loadFormSpec, type FormSpec } from '../pdf/form-spec.js';
 import { checkPianoAgainstDirectory, pianoAdministrationKeys, type Finding } from '../pdf/piano-check.js';
 import { extractPiano, type ExtractResult } from '../pdf/piano.js';
 import type { Desk } from '../runtime/context.js';
-import { loadTrustStore } from '../signature/trust.js';
+import { documentTrust } from '../signature/document-trust.js';
 import { verifyDocument, type VerifyReport } from '../signature/verify.js';
 import { pianoDirectoryFacts } from '../store/directory-ipa.js';
 import { getOrderByRef, orderDocuments, rejectedOrderFor, type OrderRow } from '../store/orders.js';
@@ -52,7 +52,7 @@ const isPdfAttachment = (a: ParsedAttachment) => a.content.subarray(0, 1024).inc
 function signatureTrust(desk: Desk) {
   if (!desk.cfg.trust.signatures) return null;
   try {
-    return loadTrustStore(desk.cfg.trust.signatures);
+    return documentTrust(desk.cfg.trust);
   } catch {
     return null;
   }
