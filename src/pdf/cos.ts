@@ -31,6 +31,8 @@ export class PdfRef {
   }
 }
 export class PdfDict {
+  /** Keys written more than once: readers disagree on which value counts. */
+  duplicateKeys: string[] = [];
   constructor(readonly map: Map<string, PdfValue>) {}
   get(key: string): PdfValue | undefined {
     return this.map.get(key);
@@ -223,13 +225,19 @@ export function parseValue(lx: Lexer, depth = 0): PdfValue {
       }
       if (t.value === '<<') {
         const map = new Map<string, PdfValue>();
+        const dup: string[] = [];
         for (;;) {
           const k = lx.next();
-          if (k.kind === 'punct' && k.value === '>>') return new PdfDict(map);
+          if (k.kind === 'punct' && k.value === '>>') {
+            const d = new PdfDict(map);
+            d.duplicateKeys = dup;
+            return d;
+          }
           if (k.kind !== 'name') throw new PdfSyntaxError('a dictionary key that is not a name', k.start);
-          // A repeated key: the first one counts for most readers; keep it, never the last.
+          // A repeated key: pdf.js keeps the last value, so do we — and say so (see hasDuplicateKeys).
           const v = parseValue(lx, depth + 1);
-          if (!map.has(k.value)) map.set(k.value, v);
+          if (map.has(k.value)) dup.push(k.value);
+          map.set(k.value, v);
         }
       }
       throw new PdfSyntaxError(`unexpected "${t.value}"`, t.start);
@@ -607,4 +615,24 @@ export function refsOf(v: PdfValue | undefined, out: number[] = [], depth = 0): 
   else if (v instanceof PdfDict) for (const x of v.map.values()) refsOf(x, out, depth + 1);
   else if (v instanceof PdfStream) refsOf(v.dict, out, depth + 1);
   return out;
+}
+
+/** A dictionary inside `v` with a key written twice (readers differ on which value counts). */
+export function duplicateKeyIn(v: PdfValue | undefined, depth = 0): string | null {
+  if (v === undefined || v === null || typeof v !== 'object' || depth > MAX_DEPTH) return null;
+  if (Array.isArray(v)) {
+    for (const x of v) {
+      const d = duplicateKeyIn(x, depth + 1);
+      if (d) return d;
+    }
+    return null;
+  }
+  const dict = v instanceof PdfStream ? v.dict : v instanceof PdfDict ? v : null;
+  if (!dict) return null;
+  if (dict.duplicateKeys.length) return dict.duplicateKeys[0]!;
+  for (const x of dict.map.values()) {
+    const d = duplicateKeyIn(x, depth + 1);
+    if (d) return d;
+  }
+  return null;
 }

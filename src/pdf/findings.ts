@@ -5,8 +5,8 @@ import { PIANO_CHECK_WARNINGS } from './piano-check.js';
 
 const SIGNATURE_CODES = [
   'no-signature', 'malformed', 'digest-mismatch', 'bad-signature', 'signing-certificate-mismatch', 'untrusted-chain',
-  'cert-expired', 'cert-not-yet-valid', 'cert-revoked', 'no-non-repudiation', 'byte-range-invalid', 'modified-after-signing',
-  'revocation-unknown', 'not-qualified', 'weak-algorithm', 'no-signing-certificate-attribute',
+  'cert-expired', 'cert-not-yet-valid', 'cert-revoked', 'no-non-repudiation', 'byte-range-invalid', 'modified-after-signing', 'broken-algorithm',
+  'revocation-unknown', 'not-qualified', 'weak-algorithm', 'no-signing-certificate-attribute', 'timestamp-invalid',
 ] as const satisfies ReadonlyArray<ProblemCode | WarningCode>;
 
 export const FINDING_CODES = [

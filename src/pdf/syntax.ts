@@ -80,8 +80,10 @@ export function skipValue(s: string, i: number): number {
   // Number, boolean, null, or a reference "N G R".
   const ref = /^\d+\s+\d+\s+R\b/.exec(s.slice(i, i + 32));
   if (ref) return i + ref[0].length;
+  const start = i;
   while (i < s.length && !/[\s/<>\[\]()%]/.test(s[i]!)) i++;
-  return i;
+  // A stray delimiter (")", ">", "]", "%"…) is skipped alone: every call must make progress.
+  return i === start ? i + 1 : i;
 }
 
 /** Top-level entries of a dictionary text "<< /K v … >>": key → raw value text. */

@@ -4,6 +4,11 @@
 import { constants, createHash, verify as cryptoVerify } from 'node:crypto';
 import { Asn1Error, bytesOf, children, contentOf, octets, oid, readTlv, time, type Tlv } from './der.js';
 import { validatePath } from './path.js';
+import { parseOcspResponse, type OcspInfo } from './ocsp.js';
+import { parseCrl, revocationStatus, type CrlInfo } from './revocation.js';
+import { verifyTimestampToken, type TimestampReport } from './timestamp.js';
+import { qualificationAt } from './tsl-snapshot.js';
+import { algorithmFindings } from './algorithms.js';
 import type { TrustStore } from './trust.js';
 import { certInfo, type CertInfo } from './x509.js';
 
@@ -19,9 +24,10 @@ export type ProblemCode =
   | 'cert-revoked'
   | 'no-non-repudiation'
   | 'byte-range-invalid'
-  | 'modified-after-signing';
+  | 'modified-after-signing'
+  | 'broken-algorithm';
 
-export type WarningCode = 'revocation-unknown' | 'not-qualified' | 'weak-algorithm' | 'no-signing-certificate-attribute';
+export type WarningCode = 'revocation-unknown' | 'not-qualified' | 'weak-algorithm' | 'no-signing-certificate-attribute' | 'timestamp-invalid';
 
 const OID = {
   essSigningCertificate: '1.2.840.113549.1.9.16.2.12',
@@ -33,9 +39,14 @@ const OID = {
   messageDigest: '1.2.840.113549.1.9.4',
   signingTime: '1.2.840.113549.1.9.5',
   rsaPss: '1.2.840.113549.1.1.10',
+  // CAdES unsigned attributes (ETSI EN 319 122-1): what makes a signature B-T and B-LT.
+  signatureTimeStampToken: '1.2.840.113549.1.9.16.2.14',
+  certificateValues: '1.2.840.113549.1.9.16.2.23',
+  revocationValues: '1.2.840.113549.1.9.16.2.24',
 };
 
 const DIGESTS: Record<string, string> = {
+  '1.2.840.113549.2.5': 'md5',
   '1.3.14.3.2.26': 'sha1',
   '2.16.840.1.101.3.4.2.1': 'sha256',
   '2.16.840.1.101.3.4.2.2': 'sha384',
@@ -46,9 +57,13 @@ const DIGESTS: Record<string, string> = {
   '2.16.840.1.101.3.4.2.10': 'sha3-512',
 };
 
+/** Digest algorithm OID → node name. */
+export const DIGEST_NAMES: Readonly<Record<string, string>> = DIGESTS;
+
 /** Signature algorithms: the digest they imply (when they name one) and the key family. */
 const SIGNATURES: Record<string, { digest?: string; family: 'rsa' | 'ecdsa' | 'pss' | 'eddsa' }> = {
   '1.2.840.113549.1.1.1': { family: 'rsa' },
+  '1.2.840.113549.1.1.4': { digest: 'md5', family: 'rsa' },
   '1.2.840.113549.1.1.5': { digest: 'sha1', family: 'rsa' },
   '1.2.840.113549.1.1.11': { digest: 'sha256', family: 'rsa' },
   '1.2.840.113549.1.1.12': { digest: 'sha384', family: 'rsa' },
@@ -76,6 +91,7 @@ export interface SignerInfoParsed {
   digestAlgorithm: string; // node name (sha256…) or the OID when unknown
   signedAttrs: Tlv | null;
   attributes: Map<string, Tlv[]>; // attribute OID → its values
+  unsignedAttributes: Map<string, Tlv[]>;
   signatureAlgorithm: string;
   signatureParams: Tlv | null;
   signature: Buffer;
@@ -141,22 +157,28 @@ function parseSignerInfo(der: Buffer, si: Tlv): SignerInfoParsed {
   let k = 3;
   let signedAttrs: Tlv | null = null;
   const attributes = new Map<string, Tlv[]>();
-  if (f[k]?.tag === 0xa0) {
-    signedAttrs = f[k]!;
-    for (const attr of children(der, signedAttrs)) {
+  const readAttributes = (set: Tlv, into: Map<string, Tlv[]>) => {
+    for (const attr of children(der, set)) {
       const [type, values] = children(der, attr);
       const id = oid(der, type!);
-      attributes.set(id, [...(attributes.get(id) ?? []), ...children(der, values!)]);
+      into.set(id, [...(into.get(id) ?? []), ...children(der, values!)]);
     }
+  };
+  if (f[k]?.tag === 0xa0) {
+    signedAttrs = f[k]!;
+    readAttributes(signedAttrs, attributes);
     k++;
   }
   const sigAlg = algorithm(der, f[k]!);
   const signature = contentOf(der, f[k + 1]!);
+  const unsignedAttributes = new Map<string, Tlv[]>();
+  if (f[k + 2]?.tag === 0xa1) readAttributes(f[k + 2]!, unsignedAttributes);
   return {
     sid,
     digestAlgorithm: DIGESTS[digestId] ?? digestId,
     signedAttrs,
     attributes,
+    unsignedAttributes,
     signatureAlgorithm: sigAlg.id,
     signatureParams: sigAlg.params,
     signature,
@@ -176,6 +198,17 @@ export interface SignerVerification {
   /** Human detail for each problem, for operators. */
   details: string[];
   valid: boolean;
+  /** Signature timestamps (unsigned attribute), each verified. */
+  timestamps: TimestampReport[];
+  /** Revocation data carried by the document (CAdES revocation values, PDF DSS) answers for every certificate below the anchor. */
+  embeddedRevocation: boolean;
+}
+
+/** Validation data a document carries: PDF DSS, or CAdES certificate and revocation values. */
+export interface EmbeddedValidationData {
+  certs: CertInfo[];
+  crls: CrlInfo[];
+  ocsps: OcspInfo[];
 }
 
 export interface VerifyOptions {
@@ -196,6 +229,12 @@ export interface VerifyOptions {
    * which Adobe, poppler and pyHanko accept without it).
    */
   essRequired?: boolean;
+  /** Anchors for time-stamping authorities (config trust.timestamping); default: `trust`. */
+  timestampTrust?: TrustStore;
+  /** The earliest time a trusted document timestamp proves the signature existed at. */
+  proofOfExistence?: Date | null;
+  /** Validation data the document carries beside this signature (PDF DSS). */
+  embedded?: EmbeddedValidationData;
 }
 
 function findCertificate(certs: CertInfo[], sid: SignerInfoParsed['sid']): CertInfo | null {
@@ -249,11 +288,26 @@ export function verifySignedData(sd: SignedDataParsed, opts: VerifyOptions): Sig
     } catch {
       add('malformed', 'unreadable signingTime attribute');
     }
-    const validationTime = opts.validationTime(signingTime);
-    const cert = findCertificate(certs, s.sid);
+    const requestedTime = opts.validationTime(signingTime);
+    // Validation data and signature timestamps the signature carries (document signatures only).
+    const embedded: EmbeddedValidationData = opts.document ? embeddedData(der, s, opts.embedded) : { certs: [], crls: [], ocsps: [] };
+    const timestamps = opts.document
+      ? (s.unsignedAttributes.get(OID.signatureTimeStampToken) ?? []).map((t) => verifyTimestampToken(bytesOf(der, t), s.signature, 'signature', opts.timestampTrust ?? opts.trust, requestedTime))
+      : [];
+    for (const t of timestamps) {
+      if (!t.valid && !warnings.includes('timestamp-invalid')) warnings.push('timestamp-invalid');
+      if (!t.valid) details.push(...t.details.map((d) => `signature timestamp: ${d}`));
+    }
+    // The earliest trusted timestamp proves the signature existed then: judge the certificates at that time.
+    const proofs = [...timestamps.flatMap((t) => (t.valid && t.genTime ? [t.genTime] : [])), ...(opts.proofOfExistence ? [opts.proofOfExistence] : [])];
+    const proof = proofs.length ? new Date(Math.min(...proofs.map((d) => d.getTime()))) : null;
+    const validationTime = proof && proof.getTime() < requestedTime.getTime() ? proof : requestedTime;
+    const cert = findCertificate([...certs, ...embedded.certs], s.sid);
     let chain: CertInfo[] = [];
+    let embeddedRevocation = false;
     const result = (c: CertInfo | null): SignerVerification => ({
       certificate: c, chain, warnings, signingTime, digestAlgorithm: s.digestAlgorithm, validationTime, problems, details, valid: problems.length === 0,
+      timestamps: timestamps.map(({ genTime: _g, ...t }) => t), embeddedRevocation,
     });
     if (!cert) {
       add('malformed', 'the signer certificate is not in the signature');
@@ -288,16 +342,64 @@ export function verifySignedData(sd: SignedDataParsed, opts: VerifyOptions): Sig
       details.push(`signature check error: ${(e as Error).message}`);
     }
     if (!ok) add('bad-signature', `the signature does not verify with the signer's key (${SIGNATURES[s.signatureAlgorithm] ? s.signatureAlgorithm : `unsupported algorithm ${s.signatureAlgorithm}`})`);
-    const path = validatePath(cert, certs, opts.trust, validationTime);
+    const trust = embedded.crls.length || embedded.ocsps.length
+      ? { ...opts.trust, crls: [...opts.trust.crls, ...embedded.crls], ocsps: [...(opts.trust.ocsps ?? []), ...embedded.ocsps] }
+      : opts.trust;
+    const path = validatePath(cert, [...certs, ...embedded.certs], trust, validationTime);
     for (const p of path.problems) if (!problems.includes(p)) problems.push(p);
     details.push(...path.details);
     chain = path.chain;
+    embeddedRevocation = embedded.crls.length + embedded.ocsps.length > 0 && chain.length > 1 &&
+      chain.slice(0, -1).every((c, i) => revocationStatus(c, chain[i + 1]!, embedded.crls, validationTime, embedded.ocsps).status !== 'unknown');
     if (opts.document) {
-      documentChecks(der, s, cert, add, warnings, opts.essRequired !== false);
+      documentChecks(der, s, cert, add, warnings, details, opts.essRequired !== false, validationTime);
+      // With a trusted list, "qualified" also needs the issuing CA granted as CA/QC at the time.
+      if (opts.trust.tsl && chain.length > 1 && cert.qcStatements.includes(OID.qcCompliance)) {
+        const q = qualificationAt(opts.trust.tsl, chain, validationTime);
+        if (q.status !== 'granted') {
+          if (!warnings.includes('not-qualified')) warnings.push('not-qualified');
+          details.push(q.status === 'withdrawn'
+            ? `the trusted list shows the issuing CA service "${q.service}" withdrawn since ${q.since?.toISOString()} (at ${validationTime.toISOString()})`
+            : `the trusted list has no qualified CA service for the issuer at ${validationTime.toISOString()}`);
+        }
+      }
       if (path.revocationUnknown && !warnings.includes('revocation-unknown')) warnings.push('revocation-unknown');
     }
     return result(cert);
   });
+}
+
+/** CAdES certificate-values and revocation-values (CRLs) of a signer, with what the caller adds. */
+function embeddedData(der: Buffer, s: SignerInfoParsed, extra: EmbeddedValidationData | undefined): EmbeddedValidationData {
+  const certs = [...(extra?.certs ?? [])];
+  const crls = [...(extra?.crls ?? [])];
+  const ocsps = [...(extra?.ocsps ?? [])];
+  for (const v of s.unsignedAttributes.get(OID.certificateValues) ?? []) {
+    for (const c of children(der, v)) {
+      try {
+        certs.push(certInfo(bytesOf(der, c)));
+      } catch {
+        /* an unreadable certificate value helps nobody; the path decides */
+      }
+    }
+  }
+  for (const v of s.unsignedAttributes.get(OID.revocationValues) ?? []) {
+    // RevocationValues ::= SEQUENCE { crlVals [0] SEQUENCE OF CertificateList, ocspVals [1] SEQUENCE OF BasicOCSPResponse, … }
+    for (const choice of children(der, v)) {
+      if (choice.tag !== 0xa0 && choice.tag !== 0xa1) continue;
+      for (const list of children(der, choice)) {
+        for (const item of children(der, list)) {
+          try {
+            if (choice.tag === 0xa0) crls.push(parseCrl(bytesOf(der, item), 'CAdES revocation values'));
+            else ocsps.push(parseOcspResponse(bytesOf(der, item), 'CAdES revocation values'));
+          } catch {
+            /* idem */
+          }
+        }
+      }
+    }
+  }
+  return { certs, crls, ocsps };
 }
 
 /** The ESS certificate binding: which certificate the signer meant to sign with. */
@@ -320,7 +422,7 @@ function essCertHashes(der: Buffer, s: SignerInfoParsed): { version: 1 | 2; hash
 }
 
 function documentChecks(
-  der: Buffer, s: SignerInfoParsed, cert: CertInfo, add: (p: ProblemCode, d: string) => void, warnings: WarningCode[], essRequired: boolean,
+  der: Buffer, s: SignerInfoParsed, cert: CertInfo, add: (p: ProblemCode, d: string) => void, warnings: WarningCode[], details: string[], essRequired: boolean, signedAt: Date,
 ): void {
   const warn = (w: WarningCode) => {
     if (!warnings.includes(w)) warnings.push(w);
@@ -343,8 +445,22 @@ function documentChecks(
     add('no-non-repudiation', 'the signer certificate is not for non-repudiation (keyUsage)');
   }
   if (!cert.qcStatements.includes(OID.qcCompliance)) warn('not-qualified');
-  if (s.digestAlgorithm === 'sha1') warn('weak-algorithm');
-  // ETSI TS 119 312: RSA keys below 2048 bits are not for new signatures (RSA-1024 since 2010).
-  const key = cert.x509.publicKey.asymmetricKeyDetails;
-  if (cert.x509.publicKey.asymmetricKeyType?.startsWith('rsa') && (key?.modulusLength ?? 0) < 2048) warn('weak-algorithm');
+  // The algorithm policy, judged at the time the signature provably existed.
+  const key = cert.x509.publicKey;
+  const sigDigest = SIGNATURES[s.signatureAlgorithm]?.digest;
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? (key.asymmetricKeyDetails?.namedCurve ? curveBits(key.asymmetricKeyDetails.namedCurve) : null);
+  for (const digest of new Set([s.digestAlgorithm, ...(sigDigest ? [sigDigest] : [])])) {
+    for (const f of algorithmFindings({ digest, keyType: key.asymmetricKeyType, keyBits: bits }, signedAt)) {
+      if (f.severity === 'broken') add('broken-algorithm', f.reason);
+      else {
+        warn('weak-algorithm');
+        details.push(f.reason);
+      }
+    }
+  }
+}
+
+function curveBits(curve: string): number | null {
+  const m = /(\d{3})/.exec(curve);
+  return m ? Number(m[1]) : null;
 }

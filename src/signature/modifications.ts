@@ -7,7 +7,7 @@
 // else is a modification, named by object number. New objects nothing refers to are never
 // shown by a reader and are ignored.
 import {
-  Lexer, PdfDict, PdfRef, PdfStream, PdfString, PdfSyntaxError, Revision, parseIndirectObject, refsOf, revisionEnds, sameEntry, sameValue, type PdfValue,
+  duplicateKeyIn, Lexer, PdfDict, PdfRef, PdfStream, PdfString, PdfSyntaxError, Revision, parseIndirectObject, refsOf, revisionEnds, sameEntry, sameValue, type PdfValue,
 } from '../pdf/cos.js';
 
 export type ModificationLevel = 'none' | 'lta-updates' | 'form-filling' | 'annotations' | 'other';
@@ -44,12 +44,16 @@ function allowed(kind: ChangeKind, p: ModificationPolicy): boolean {
   return true;
 }
 
+const MAX_UPDATES = 100;
+
 const KIND_TEXT: Record<ChangeKind, string> = { lta: 'validation data', signing: 'a signature', form: 'form filling', annot: 'annotations' };
 
 /** Review every update appended after the revision ending at `signedEnd`. */
 export function reviewModifications(buf: Buffer, signedEnd: number, policy: ModificationPolicy): ModificationReview {
   const ends = revisionEnds(buf).filter((e) => e.end > signedEnd);
   if (ends.length === 0) return { level: 'none', reasons: [] };
+  // Each update is compared with the whole document before it: bound the work a file can ask for.
+  if (ends.length > MAX_UPDATES) return { level: 'other', reasons: [`${ends.length} updates after signing (more than ${MAX_UPDATES} are not analysed)`] };
   const signedAt = revisionEnds(buf).find((e) => e.end === signedEnd);
   let prev: Revision;
   try {
@@ -67,7 +71,13 @@ export function reviewModifications(buf: Buffer, signedEnd: number, policy: Modi
     } catch (err) {
       return { level: 'other', reasons: [`the update ending at byte ${e.end} cannot be read: ${(err as Error).message}`] };
     }
-    const r = compareRevisions(prev, next, policy);
+    let r: ModificationReview;
+    try {
+      r = compareRevisions(prev, next, policy);
+    } catch (err) {
+      // A structure the rules cannot walk (a broken object the update relies on): not explained.
+      r = { level: 'other', reasons: [`the update ending at byte ${e.end} cannot be analysed: ${(err as Error).message}`] };
+    }
     level = maxLevel(level, r.level);
     reasons.push(...r.reasons);
     prev = next;
@@ -334,6 +344,12 @@ function compareRevisions(old: Revision, neu: Revision, policy: ModificationPoli
       v = neu.get(n);
     } catch (e) {
       other(`object ${n} of the update cannot be read: ${(e as Error).message}`);
+      continue;
+    }
+    // A key written twice means different things to different readers: never explainable.
+    const dup = duplicateKeyIn(v);
+    if (dup) {
+      other(`object ${n} of the update has a dictionary with /${dup} written twice`);
       continue;
     }
     if (sameValue(o, v)) continue;

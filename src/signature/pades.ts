@@ -5,13 +5,17 @@
 // the signed one (modifications.ts: only validation data, document timestamps, further
 // signatures and what the certification's DocMDP permits pass — else ISA, shadow and
 // certification attacks). Form values are to be read from the signed revision only.
-import { PdfRef, PdfString, Revision, revisionEnds, type PdfValue } from '../pdf/cos.js';
+import { decodeStream, PdfRef, PdfStream, PdfString, Revision, revisionEnds, type PdfValue } from '../pdf/cos.js';
 import { dictEntries, literalString, nameValue, objectsIn, pdfDate, refsIn } from '../pdf/syntax.js';
-import { CmsError, parseSignedData, verifySignedData, type ProblemCode } from './cms.js';
+import { CmsError, parseSignedData, verifySignedData, type EmbeddedValidationData, type ProblemCode } from './cms.js';
+import { parseOcspResponse, type OcspInfo } from './ocsp.js';
+import { parseCrl, type CrlInfo } from './revocation.js';
+import { verifyTimestampToken, type TimestampReport } from './timestamp.js';
+import { certInfo, type CertInfo } from './x509.js';
 import { readTlv } from './der.js';
 import type { TrustStore } from './trust.js';
 import { docMdpOf, reviewModifications, type Coverage, type ModificationLevel, type ModificationPolicy } from './modifications.js';
-import { signatureReport, summarize, type SignatureReport, type VerifyReport } from './report.js';
+import { baselineLevel, signatureReport, summarize, type SignatureReport, type VerifyReport } from './report.js';
 
 export function isPdf(bytes: Buffer): boolean {
   return bytes.subarray(0, 1024).includes('%PDF-');
@@ -72,16 +76,19 @@ function byteRangeCheck(pdf: Buffer, byteRange: number[] | null, contents: PdfSi
  * last revision's /AcroForm with a value. Null when that revision cannot be read (then the
  * text scan below stands in, and any later update is unanalysable anyway).
  */
-function signaturesByFields(pdf: Buffer): PdfSignature[] | null {
+function lastRevision(pdf: Buffer): Revision | null {
   const ends = revisionEnds(pdf);
   const last = ends[ends.length - 1];
   if (!last) return null;
-  let rev: Revision;
   try {
-    rev = new Revision(pdf, last.end, last.startxref, true);
+    return new Revision(pdf, last.end, last.startxref, true);
   } catch {
     return null;
   }
+}
+
+function signaturesByFields(pdf: Buffer, rev: Revision | null): PdfSignature[] | null {
+  if (!rev) return null;
   try {
     const catalog = rev.dict(rev.trailer.get('Root'));
     if (!catalog) return null;
@@ -175,8 +182,92 @@ function signaturesByText(pdf: Buffer): PdfSignature[] {
   return sigs;
 }
 
-export function findSignatures(pdf: Buffer): PdfSignature[] {
-  return signaturesByFields(pdf) ?? signaturesByText(pdf);
+export function findSignatures(pdf: Buffer, rev: Revision | null = lastRevision(pdf)): PdfSignature[] {
+  return signaturesByFields(pdf, rev) ?? signaturesByText(pdf);
+}
+
+/**
+ * The document security store of the current revision: certificates and CRLs for long-term
+ * validation, and where it was last written (what a later document timestamp must cover).
+ */
+function dssOf(rev: Revision | null): { data: EmbeddedValidationData; offset: number } | null {
+  if (!rev) return null;
+  try {
+    const catalog = rev.dict(rev.trailer.get('Root'));
+    const dssRef = catalog?.get('DSS');
+    const dss = rev.dict(dssRef);
+    if (!dss) return null;
+    const streams = (key: string) => {
+      const list = rev.resolve(dss.get(key));
+      return (Array.isArray(list) ? list : []).flatMap((v) => {
+        const st = rev.resolve(v);
+        if (!(st instanceof PdfStream)) return [];
+        try {
+          return [decodeStream(st)];
+        } catch {
+          return [];
+        }
+      });
+    };
+    const certs: CertInfo[] = [];
+    for (const der of streams('Certs')) {
+      try {
+        certs.push(certInfo(der));
+      } catch {
+        /* an unreadable entry helps nobody; the path decides */
+      }
+    }
+    const crls: CrlInfo[] = [];
+    for (const der of streams('CRLs')) {
+      try {
+        crls.push(parseCrl(der, 'PDF DSS'));
+      } catch {
+        /* idem */
+      }
+    }
+    const ocsps: OcspInfo[] = [];
+    for (const der of streams('OCSPs')) {
+      try {
+        ocsps.push(parseOcspResponse(der, 'PDF DSS'));
+      } catch {
+        /* idem */
+      }
+    }
+    // Where the DSS (or, inline, the catalog holding it) was written in the file.
+    const holder = dssRef instanceof PdfRef ? dssRef.num : num(rev.trailer.get('Root'));
+    const e = holder === null ? undefined : rev.entries.get(holder);
+    const offset = e?.type === 'offset' ? e.offset : e?.type === 'compressed' ? (rev.entries.get(e.stream) as { offset?: number } | undefined)?.offset ?? rev.end : rev.end;
+    return { data: { certs, crls, ocsps }, offset };
+  } catch {
+    return null;
+  }
+}
+
+const num = (v: PdfValue | undefined) => (v instanceof PdfRef ? v.num : null);
+
+interface DocumentTimestamp {
+  revisionEnd: number;
+  report: TimestampReport;
+  genTime: Date | null;
+}
+
+/**
+ * Document timestamps, newest first: the newest is judged at the validation time, each older
+ * one at the time of the newer trusted timestamp that covers it (its proof of existence).
+ */
+function documentTimestamps(pdf: Buffer, sigs: PdfSignature[], trust: TrustStore, at: Date): DocumentTimestamp[] {
+  const out: DocumentTimestamp[] = [];
+  let judgeAt = at;
+  for (const s of [...sigs].filter((x) => isTimestamp(x)).sort((a, b) => (b.revisionEnd ?? 0) - (a.revisionEnd ?? 0))) {
+    if (!s.byteRange || s.byteRangeProblem || !s.contents || s.revisionEnd === null) continue;
+    const [, b, c, d] = s.byteRange as [number, number, number, number];
+    const stamped = Buffer.concat([pdf.subarray(0, b), pdf.subarray(c, c + d)]);
+    const r = verifyTimestampToken(s.contents.der, stamped, 'document', trust.timestamping ?? trust, judgeAt);
+    const { genTime, ...report } = r;
+    out.push({ revisionEnd: s.revisionEnd, report, genTime });
+    if (r.valid && genTime && genTime.getTime() < judgeAt.getTime()) judgeAt = genTime;
+  }
+  return out;
 }
 
 /** Does the signed revision end here, at a "%%EOF" (allowing its end-of-line)? */
@@ -188,7 +279,8 @@ const isTimestamp = (s: PdfSignature) => s.subFilter === TIMESTAMP_SUBFILTER || 
 
 export function verifyPdf(file: string, pdf: Buffer, trust: TrustStore, at: Date): VerifyReport {
   const text = pdf.toString('latin1');
-  const all = findSignatures(pdf);
+  const rev = lastRevision(pdf);
+  const all = findSignatures(pdf, rev);
   const sigs = all.filter((s) => !isTimestamp(s));
   if (sigs.length === 0) return summarize(file, 'none', at, [], ['no-signature'], pdf);
   const reports: SignatureReport[] = [];
@@ -199,6 +291,8 @@ export function verifyPdf(file: string, pdf: Buffer, trust: TrustStore, at: Date
   // A certification signature's DocMDP governs every later change, if it is the first signature.
   const first = [...all].sort((a, b) => (a.revisionEnd ?? Infinity) - (b.revisionEnd ?? Infinity))[0];
   const policy: ModificationPolicy = { docMdp: first?.docMdp ?? null };
+  const docTimestamps = documentTimestamps(pdf, all, trust, at);
+  const dss = dssOf(rev);
   sigs.forEach((s, i) => {
     const problems: ProblemCode[] = [];
     const details: string[] = [];
@@ -207,7 +301,11 @@ export function verifyPdf(file: string, pdf: Buffer, trust: TrustStore, at: Date
       details.push(d);
     };
     let base: SignatureReport | null = null;
+    let embeddedRevocation = false;
     let coverage: Coverage = 'partial';
+    // Document timestamps over this signature's revision: proof it existed at their time.
+    const covering = docTimestamps.filter((t) => s.revisionEnd !== null && t.revisionEnd > s.revisionEnd);
+    const proofs = covering.flatMap((t) => (t.report.valid && t.genTime ? [t.genTime] : []));
     let modificationLevel: ModificationLevel = 'other';
     if (s.byteRangeProblem || !s.byteRange || !s.contents) {
       fail('byte-range-invalid', s.byteRangeProblem ?? 'no usable /ByteRange');
@@ -232,9 +330,15 @@ export function verifyPdf(file: string, pdf: Buffer, trust: TrustStore, at: Date
         const signed = Buffer.concat([pdf.subarray(0, b), pdf.subarray(c, c + d)]);
         // adbe.pkcs7.detached predates the ESS binding requirement (PAdES part 2): a warning there.
         const essRequired = !/^adbe\.pkcs7\./.test(s.subFilter ?? '');
-        const v = verifySignedData(sd, { detachedContent: signed, trust, document: true, essRequired, validationTime: () => at })[0];
+        const v = verifySignedData(sd, {
+          detachedContent: signed, trust, document: true, essRequired, validationTime: () => at, timestampTrust: trust.timestamping,
+          proofOfExistence: proofs.length ? new Date(Math.min(...proofs.map((p) => p.getTime()))) : null, embedded: dss?.data,
+        })[0];
         if (!v) fail('malformed', 'the signature has no signer');
-        else base = signatureReport(v, i + 1);
+        else {
+          base = signatureReport(v, i + 1);
+          embeddedRevocation = v.embeddedRevocation;
+        }
         if (sd.signers.length > 1) fail('malformed', 'a PAdES signature must have exactly one signer');
       } catch (e) {
         fail('malformed', e instanceof CmsError ? e.message : `unreadable signature: ${(e as Error).message}`);
@@ -242,7 +346,7 @@ export function verifyPdf(file: string, pdf: Buffer, trust: TrustStore, at: Date
     }
     const r: SignatureReport = base ?? {
       signer: { commonName: null, givenName: null, surname: null, fiscalCode: null, organization: null },
-      signingTime: null, valid: false, problems: [], warnings: [], details: [], crlDistributionPoints: [], layer: i + 1,
+      signingTime: null, valid: false, problems: [], warnings: [], details: [], crlDistributionPoints: [], layer: i + 1, level: null, timestamps: [],
     };
     r.problems = [...new Set([...r.problems, ...problems])];
     r.details = [...r.details, ...details];
@@ -253,6 +357,19 @@ export function verifyPdf(file: string, pdf: Buffer, trust: TrustStore, at: Date
     r.coversWholeDocument = coverage === 'entire-file';
     r.coverage = coverage;
     r.modificationLevel = modificationLevel;
+    r.timestamps = [...r.timestamps, ...covering.map((t) => t.report)];
+    const validTimestamps = r.timestamps.filter((t) => t.valid);
+    r.level = baselineLevel({
+      valid: r.valid,
+      timestamped: validTimestamps.length > 0,
+      embeddedRevocation,
+      archived: dss !== null && covering.some((t) => t.report.valid && t.revisionEnd > dss.offset),
+      pdfBasic: /^adbe\.pkcs7\./.test(s.subFilter ?? ''),
+    });
+    for (const t of covering) if (!t.report.valid) {
+      if (!r.warnings.includes('timestamp-invalid')) r.warnings.push('timestamp-invalid');
+      r.details.push(...t.report.details.map((d) => `document timestamp: ${d}`));
+    }
     reports.push(r);
   });
   return summarize(file, 'pades', at, reports, [], pdf);

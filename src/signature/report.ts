@@ -2,6 +2,8 @@
 import { createHash } from 'node:crypto';
 import type { ProblemCode, SignerVerification, WarningCode } from './cms.js';
 import type { Coverage, ModificationLevel } from './modifications.js';
+import type { TimestampReport } from './timestamp.js';
+import type { CertInfo } from './x509.js';
 
 export interface SignatureReport {
   signer: { commonName: string | null; givenName: string | null; surname: string | null; fiscalCode: string | null; organization: string | null };
@@ -22,6 +24,21 @@ export interface SignatureReport {
   coverage?: Coverage;
   /** PAdES: the most a later update changed (none, lta-updates, form-filling, annotations, other). */
   modificationLevel?: ModificationLevel;
+  /** The baseline level reached (ETSI EN 319 122 / 319 142), null when the signature is not valid. */
+  level: SignatureLevel | null;
+  /** Signature timestamps and, for PAdES, the document timestamps covering this signature. */
+  timestamps: TimestampReport[];
+}
+
+/** B-B: a valid signature; B-T: with a trusted timestamp; B-LT: with the revocation data in the document; B-LTA: that data timestamped too. pdf-basic: an adbe.pkcs7 PDF signature (not a PAdES baseline). */
+export type SignatureLevel = 'B-B' | 'B-T' | 'B-LT' | 'B-LTA' | 'pdf-basic';
+
+export function baselineLevel(r: { valid: boolean; timestamped: boolean; embeddedRevocation: boolean; archived: boolean; pdfBasic: boolean }): SignatureLevel | null {
+  if (!r.valid) return null;
+  if (r.pdfBasic) return 'pdf-basic';
+  if (!r.timestamped) return 'B-B';
+  if (!r.embeddedRevocation) return 'B-T';
+  return r.archived ? 'B-LTA' : 'B-LT';
 }
 
 export interface VerifyReport {
@@ -44,9 +61,12 @@ export function mediaTypeOf(bytes: Buffer): string {
   return 'application/octet-stream';
 }
 
+/** The certification path behind each signature report (not part of the JSON): what online revocation asks about. */
+export const signerChains = new WeakMap<SignatureReport, CertInfo[]>();
+
 export function signatureReport(v: SignerVerification, layer: number): SignatureReport {
   const id = v.certificate?.subject;
-  return {
+  const report: SignatureReport = {
     signer: {
       commonName: id?.commonName ?? null,
       givenName: id?.givenName ?? null,
@@ -61,7 +81,11 @@ export function signatureReport(v: SignerVerification, layer: number): Signature
     details: v.details,
     crlDistributionPoints: v.certificate?.crlDistributionPoints ?? [],
     layer,
+    level: baselineLevel({ valid: v.valid, timestamped: v.timestamps.some((t) => t.valid), embeddedRevocation: v.embeddedRevocation, archived: false, pdfBasic: false }),
+    timestamps: v.timestamps,
   };
+  signerChains.set(report, v.chain);
+  return report;
 }
 
 export function summarize(file: string, format: VerifyReport['format'], at: Date, signatures: SignatureReport[], fileProblems: ProblemCode[], content: Buffer | null): VerifyReport {

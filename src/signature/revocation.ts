@@ -2,6 +2,7 @@
 // signature verifies with the certificate of its issuer.
 import { verify as cryptoVerify } from 'node:crypto';
 import { bytesOf, children, contentOf, oid, readTlv, time, type Tlv } from './der.js';
+import { ocspStatus, type OcspInfo } from './ocsp.js';
 import type { CertInfo } from './x509.js';
 
 export interface CrlInfo {
@@ -16,7 +17,8 @@ export interface CrlInfo {
   signature: Buffer;
 }
 
-const SIG_DIGEST: Record<string, string> = {
+/** Signature algorithm → the digest node:crypto verifies with (null: EdDSA, no prehash). CRLs and OCSP responses. */
+export const SIG_DIGEST: Readonly<Record<string, string | null>> = {
   '1.2.840.113549.1.1.5': 'sha1',
   '1.2.840.113549.1.1.11': 'sha256',
   '1.2.840.113549.1.1.12': 'sha384',
@@ -24,6 +26,7 @@ const SIG_DIGEST: Record<string, string> = {
   '1.2.840.10045.4.3.2': 'sha256',
   '1.2.840.10045.4.3.3': 'sha384',
   '1.2.840.10045.4.3.4': 'sha512',
+  '1.3.101.112': null,
 };
 
 const isTime = (t: Tlv | undefined) => t !== undefined && (t.tag === 0x17 || t.tag === 0x18);
@@ -66,13 +69,16 @@ export function crlsFromPem(text: string): Buffer[] {
 
 export type RevocationStatus = { status: 'good'; crl: string } | { status: 'revoked'; at: Date; crl: string } | { status: 'unknown' };
 
-/** Is `cert` revoked at `at` according to a CRL signed by `issuer`? */
-export function revocationStatus(cert: CertInfo, issuer: CertInfo | null, crls: CrlInfo[], at: Date): RevocationStatus {
+/** Is `cert` revoked at `at` according to an OCSP response or a CRL signed by `issuer` (or its responder)? */
+export function revocationStatus(cert: CertInfo, issuer: CertInfo | null, crls: CrlInfo[], at: Date, ocsps: OcspInfo[] = []): RevocationStatus {
   if (!issuer) return { status: 'unknown' };
+  const o = ocsps.length ? ocspStatus(cert, issuer, ocsps, at) : { status: 'unknown' as const };
+  if (o.status === 'revoked') return { status: 'revoked', at: o.at, crl: `OCSP ${o.source}` };
+  if (o.status === 'good') return { status: 'good', crl: `OCSP ${o.source}` };
   for (const crl of crls) {
     if (!crl.issuerDer.equals(cert.issuerDer)) continue;
     const digest = SIG_DIGEST[crl.signatureAlgorithm];
-    if (!digest) continue;
+    if (digest === undefined) continue;
     let ok = false;
     try {
       ok = cryptoVerify(digest, crl.tbs, issuer.x509.publicKey, crl.signature);

@@ -3,7 +3,8 @@
 import { CmsError, parseSignedData, verifySignedData } from './cms.js';
 import { isPdf, verifyPdf } from './pades.js';
 import { fetchCrls } from './online-crl.js';
-import { signatureReport, summarize, type SignatureReport, type VerifyReport } from './report.js';
+import { fetchOcsps } from './online-ocsp.js';
+import { signatureReport, signerChains, summarize, type SignatureReport, type VerifyReport } from './report.js';
 import type { TrustStore } from './trust.js';
 
 export type { SignatureReport, VerifyReport };
@@ -71,18 +72,26 @@ export interface OnlineRevocation {
 
 /**
  * verifyDocument, then — only when online revocation is enabled and some certificate's
- * status is unknown — fetch the CRLs its distribution points name and verify again.
+ * status is unknown — ask the OCSP responders the certificates name and fetch the CRLs of
+ * their distribution points, and verify again with the answers.
  */
 export async function verifyDocumentWithOnlineRevocation(
   file: string, bytes: Buffer, trust: TrustStore, at: Date, online: OnlineRevocation | null,
 ): Promise<{ report: VerifyReport; notes: string[] }> {
   const first = verifyDocument(file, bytes, trust, at);
   if (!online || !first.warnings.includes('revocation-unknown')) return { report: first, notes: [] };
+  const targets = first.signatures.flatMap((s) => {
+    const chain = signerChains.get(s) ?? [];
+    return chain.slice(0, -1).map((cert, i) => ({ cert, issuer: chain[i + 1]! })).filter((t) => t.cert.ocspUrls.length > 0);
+  });
   const urls = first.signatures.flatMap((s) => s.crlDistributionPoints);
-  if (urls.length === 0) return { report: first, notes: ['no CRL distribution point in the signer certificates'] };
-  const fetched = await fetchCrls(urls, online.cacheDir, online.now, online.timeoutMs);
-  if (fetched.crls.length === 0) return { report: first, notes: fetched.notes };
-  return { report: verifyDocument(file, bytes, { ...trust, crls: [...trust.crls, ...fetched.crls] }, at), notes: fetched.notes };
+  if (urls.length === 0 && targets.length === 0) return { report: first, notes: ['no OCSP responder or CRL distribution point in the signer certificates'] };
+  const ocsp = await fetchOcsps(targets, online.cacheDir, online.now, online.timeoutMs);
+  const fetched = urls.length ? await fetchCrls(urls, online.cacheDir, online.now, online.timeoutMs) : { crls: [], notes: [] };
+  const notes = [...ocsp.notes, ...fetched.notes];
+  if (fetched.crls.length === 0 && ocsp.ocsps.length === 0) return { report: first, notes };
+  const more = { ...trust, crls: [...trust.crls, ...fetched.crls], ocsps: [...(trust.ocsps ?? []), ...ocsp.ocsps] };
+  return { report: verifyDocument(file, bytes, more, at), notes };
 }
 
 /** The signed document itself: the innermost content of a CAdES file (null when not CAdES). */

@@ -6,7 +6,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 // @ts-expect-error plain JavaScript fixture generator
-import { addSignerVariant, buildCades, buildCrl, TIMES } from '../../fixtures/signatures/generate.mjs';
+import { addSignerVariant, buildCades, buildCrl, buildOcspResponse, TIMES } from '../../fixtures/signatures/generate.mjs';
 import { repoRoot, Workspace } from './workspace.js';
 
 const caPem = readFileSync(path.join(repoRoot, 'fixtures', 'signatures', 'out', 'trust', 'test-qualified-ca.pem'));
@@ -14,11 +14,19 @@ let server: Server;
 let requests: number;
 let crl: Buffer;
 let url: string;
+let ocspAnswer: Buffer;
+let ocspRequests: number;
 
 beforeEach(async () => {
   requests = 0;
+  ocspRequests = 0;
   server = createServer((req, res) => {
     requests++;
+    if (req.url === '/ocsp' && req.method === 'POST' && req.headers['content-type'] === 'application/ocsp-request') {
+      ocspRequests++;
+      req.resume();
+      return req.on('end', () => res.writeHead(200, { 'Content-Type': 'application/ocsp-response' }).end(ocspAnswer));
+    }
     if (req.url !== '/ca.crl') return res.writeHead(404).end();
     res.writeHead(200, { 'Content-Type': 'application/pkix-crl' }).end(crl);
   });
@@ -107,6 +115,27 @@ describe('online revocation', () => {
       expect(r.stderr).toContain('revocation:');
       server = createServer();
       await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it('on, with an OCSP responder in the certificate: its answer (signed by the CA) revokes the signer; cached for the next check', async () => {
+    const name = 'online-ocsp-7705';
+    const base = url.replace('/ca.crl', '');
+    addSignerVariant(name, 'rsa', { crlUrl: `${base}/missing.crl`, ocspUrl: `${base}/ocsp`, serial: 0x7705 });
+    ocspAnswer = buildOcspResponse({ subject: name, status: 'revoked', revocationTime: new Date('2026-03-01T00:00:00Z'), thisUpdate: new Date('2026-05-30T00:00:00Z'), nextUpdate: new Date('2099-01-01T00:00:00Z') });
+    const ws = workspace(true);
+    try {
+      const f = ws.path('doc.p7m');
+      writeFileSync(f, buildCades({ content: Buffer.from('%PDF-1.4\nContratto\n%%EOF\n'), signer: name, signingTime: TIMES.cadesSigning }));
+      const r = await ws.cliAsync(['verify', f, '--at', '2026-06-01T00:00:00Z', '--json']);
+      expect(r.json.problems, r.stderr).toEqual(['cert-revoked']);
+      expect(r.json.signatures[0].details.join(' ')).toContain('OCSP');
+      expect(ocspRequests).toBe(1);
+      const again = await ws.cliAsync(['verify', f, '--at', '2026-06-01T00:00:00Z', '--json']);
+      expect(again.json.problems).toEqual(['cert-revoked']);
+      expect(ocspRequests).toBe(1); // answered from the cache
     } finally {
       ws.cleanup();
     }
