@@ -382,14 +382,16 @@ function compareRevisions(old: Revision, neu: Revision, policy: ModificationPoli
       return;
     }
     const name = fieldName(neu, d);
-    if (inheritedFt(neu, d) !== 'Sig') {
-      other(`the update adds form field "${name}" (object ${n})`);
-      return;
-    }
+    // A refused field is reported once: what it brings along is not listed again.
+    const refuse = (why: string) => {
+      other(why);
+      explained.set(n, 'signing');
+      adopt(ref, 'signing');
+    };
+    if (inheritedFt(neu, d) !== 'Sig') return refuse(`the update adds form field "${name}" (object ${n})`);
     const sig = neu.dict(d.get('V'));
     if (!sig && widgetsOf(neu, d).some((w) => visible(neu, w))) {
-      other(`the update adds an unsigned signature field "${name}" (object ${n}) with a visible appearance`);
-      return;
+      return refuse(`the update adds an unsigned signature field "${name}" (object ${n}) with a visible appearance`);
     }
     const kind: ChangeKind = sig?.name('Type') === 'DocTimeStamp' || sig?.name('SubFilter') === 'ETSI.RFC3161' ? 'lta' : 'signing';
     explained.set(n, kind);
@@ -566,7 +568,7 @@ function compareRevisions(old: Revision, neu: Revision, policy: ModificationPoli
       other(c.old === null ? `the update adds object ${c.num}${describe(c.neu)}` : `the update changes object ${c.num}${describe(c.old)}`);
     }
   }
-  return { level, reasons };
+  return { level, reasons: [...new Set(reasons)] };
 }
 
 function reachableFrom(rev: Revision): Set<number> {

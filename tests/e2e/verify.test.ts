@@ -8,6 +8,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain JavaScript fixture generator
 import { signPdf } from '../../fixtures/signatures/generate.mjs';
+import { loadTrustStore } from '../../src/signature/trust.js';
+import { verifyDocument } from '../../src/signature/verify.js';
 import { repoRoot, Workspace } from './workspace.js';
 
 const out = path.join(repoRoot, 'fixtures', 'signatures', 'out');
@@ -37,9 +39,18 @@ function verify(file: string, at: string) {
   return { status: r.status, json: r.json, stderr: r.stderr };
 }
 
+// The manifest is checked in process (the same verifyDocument the CLI calls, its JSON round
+// trip included): one CLI start per fixture cost a minute of the suite. The CLI itself is
+// checked against this on one fixture of each kind below.
+const fixtureTrust = loadTrustStore(path.join(out, 'trust'));
+function verifyInProcess(file: string, at: string) {
+  const report = verifyDocument(file, readFileSync(path.join(out, file)), fixtureTrust, new Date(at));
+  return { status: report.valid ? 0 : 1, json: JSON.parse(JSON.stringify(report)), stderr: '' };
+}
+
 describe('pecdesk verify on every signature fixture', () => {
   it.each(manifest.map((m) => [m.file, m] as const))('%s', (_f, m) => {
-    const r = verify(m.file, m.validAt);
+    const r = verifyInProcess(m.file, m.validAt);
     expect(r.status, r.stderr).toBe(m.expect.valid ? 0 : 1);
     expect(r.json.valid).toBe(m.expect.valid);
     if (m.format !== 'none') expect(r.json.format).toBe(m.format === 'pades' && m.file.endsWith('no-signature.pdf') ? 'none' : m.format);
@@ -60,7 +71,7 @@ describe('pecdesk verify on every signature fixture', () => {
       expect(seen, JSON.stringify(r.json.signatures.map((s: any) => s.details))).toEqual(m.report.signatures);
     }
     for (const alt of m.alternatives ?? []) {
-      const a = verify(m.file, alt.validAt);
+      const a = verifyInProcess(m.file, alt.validAt);
       expect(a.json.valid, `${m.file} at ${alt.validAt}`).toBe(alt.expect.valid);
     }
   });
@@ -93,6 +104,15 @@ describe('pecdesk verify on every signature fixture', () => {
     expect(r.stderr).toContain('nope.p7m: cannot read: ENOENT');
   });
 
+  it('the CLI prints the same report as the validator, exit code included (CAdES B-T, PAdES B-LTA, an attack)', () => {
+    for (const file of ['cades/b-t.pdf.p7m', 'pades/b-lta.pdf', 'pades/sneaky-signature.pdf']) {
+      const cli = verify(file, '2026-06-01T00:00:00Z');
+      const direct = verifyInProcess(file, '2026-06-01T00:00:00Z');
+      expect({ ...cli.json, file: direct.json.file }, cli.stderr).toEqual(direct.json);
+      expect(cli.status).toBe(direct.status);
+    }
+  });
+
   it('the CRL decides: revoked after its revocation date, fine before it', () => {
     const before = verify('cades/cert-revoked.pdf.p7m', '2026-02-01T00:00:00Z');
     expect(before.json.problems).not.toContain('cert-revoked');
@@ -123,7 +143,7 @@ const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 describe.skipIf(!hasOpenssl)('openssl cms -verify agrees on every CAdES fixture', () => {
   const cades = manifest.filter((m) => m.format === 'cades');
   it.each(cades.map((m) => [m.file, m] as const))('%s', (_f, m) => {
-    const ours = verify(m.file, m.validAt).json;
+    const ours = verifyInProcess(m.file, m.validAt).json;
     const tmp = mkdtempSync(path.join(tmpdir(), 'pecdesk-ossl-'));
     try {
       // openssl takes DER: decode what pecdesk decodes by content (PEM, base64, twice).
