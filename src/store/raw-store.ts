@@ -1,5 +1,6 @@
 // Content-addressed raw message store: dataDir/raw/ab/cd/<sha256>.eml, written to a temp file,
-// fsynced, renamed, and the directory fsynced — durable before the source is acknowledged.
+// fsynced, renamed, and the directory fsynced — and every directory created on the way made
+// durable in its parent — before the source is acknowledged.
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -23,7 +24,7 @@ export class RawStore {
     const target = this.pathFor(sha);
     if (existsSync(target)) return sha;
     const dir = path.dirname(target);
-    mkdirSync(dir, { recursive: true });
+    mkdirDurable(dir);
     const tmp = `${target}.${process.pid}.tmp`;
     const fd = openSync(tmp, 'w', 0o640);
     try {
@@ -43,7 +44,7 @@ export class RawStore {
    * temp file while hashed, fsynced, renamed to its content address. Returns sha256 and size.
    */
   async putStream(source: AsyncIterable<Uint8Array>): Promise<{ sha256: string; size: number }> {
-    mkdirSync(this.root, { recursive: true });
+    mkdirDurable(this.root);
     const tmp = path.join(this.root, `.incoming.${process.pid}.${++streams}.tmp`);
     const hash = createHash('sha256');
     let size = 0;
@@ -69,7 +70,7 @@ export class RawStore {
       return { sha256: sha, size };
     }
     const dir = path.dirname(target);
-    mkdirSync(dir, { recursive: true });
+    mkdirDurable(dir);
     renameSync(tmp, target);
     fsyncDir(dir);
     return { sha256: sha, size };
@@ -78,6 +79,21 @@ export class RawStore {
   get(sha256: string): Buffer {
     return readFileSync(this.pathFor(sha256));
   }
+}
+
+/**
+ * mkdir -p whose result survives a crash: a new directory's entry lives in its parent, so each
+ * parent that gained one is fsynced (a file fsynced into raw/ab/cd/ is lost if raw/ab/ is).
+ */
+export function mkdirDurable(dir: string): void {
+  const created: string[] = [];
+  for (let d = path.resolve(dir); !existsSync(d); d = path.dirname(d)) {
+    created.push(d);
+    if (path.dirname(d) === d) break;
+  }
+  if (created.length === 0) return;
+  mkdirSync(dir, { recursive: true });
+  for (const d of created) fsyncDir(path.dirname(d));
 }
 
 export function fsyncDir(dir: string): void {
