@@ -234,10 +234,13 @@ export const configSchema = z
     limits: z
       .object({
         maxMessageBytes: z.number().int().positive().default(50 * 1024 * 1024),
+        // Body parts of every level (leaves included) and multipart nesting, checked before parsing.
+        maxMimeParts: z.number().int().positive().default(200),
+        maxMimeDepth: z.number().int().positive().default(100),
         repliesPerSenderPerHour: z.number().int().min(0).default(5),
       })
       .strict()
-      .default({ maxMessageBytes: 50 * 1024 * 1024, repliesPerSenderPerHour: 5 }),
+      .default({ maxMessageBytes: 50 * 1024 * 1024, maxMimeParts: 200, maxMimeDepth: 100, repliesPerSenderPerHour: 5 }),
     daemon: z
       .object({
         pollSeconds: z.number().positive().default(5),

@@ -1,7 +1,7 @@
 // Gathering the facts about one parsed message before deciding: is it PEC, what does the
 // envelope certify, who is the sender and how sure are we (SPEC §3), when was it received.
 import { verifyAuthenticationResults } from '../mail/auth-results.js';
-import { parseMessage, type ParsedMessage } from '../mail/parse.js';
+import { mimeLimitsOf, parseMessage, type ParsedMessage } from '../mail/parse.js';
 import { looksLikePec, readPecEnvelope, type PecEnvelope, type PecTrust } from '../pec/envelope.js';
 import { loadProviderIndex } from '../pec/provider-index.js';
 import type { Desk } from '../runtime/context.js';
@@ -70,7 +70,7 @@ export async function examine(desk: Desk, raw: Buffer, outer: ParsedMessage, now
   }
 
   const pec = readPecEnvelope(raw, outer.headers, pecTrust(desk), outer.from?.address ?? null);
-  const inner = pec.postacert && pec.kind === 'posta-certificata' ? await parseMessage(pec.postacert) : null;
+  const inner = pec.postacert && pec.kind === 'posta-certificata' ? await parseMessage(pec.postacert, mimeLimitsOf(desk.cfg.limits)) : null;
   const content = inner ?? outer;
   // The certified sender is the signed daticert's mittente; without a valid signature, the
   // inner From is only a claim.

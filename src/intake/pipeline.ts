@@ -9,7 +9,7 @@ import { pinsInText, verifyPin } from '../desk/pins.js';
 import { ticketRefsInSubject } from '../desk/refs.js';
 import { resolveRequester } from '../desk/requester.js';
 import { bounceDiagnostic, bouncedMessageIds, isAutoReply, isBounce, neverReplyReason } from '../mail/auto-detect.js';
-import { MessageRejected, parseMessage, threadKey, type ParsedMessage } from '../mail/parse.js';
+import { MessageRejected, mimeLimitsOf, parseMessage, threadKey, type ParsedMessage } from '../mail/parse.js';
 import type { PecEnvelope } from '../pec/envelope.js';
 import type { DeliveryState } from '../pec/receipts.js';
 import { channelOf, type Desk } from '../runtime/context.js';
@@ -100,7 +100,7 @@ async function processRecorded(desk: Desk, row: MessageRow, bytes: Buffer, now: 
   let parsed: ParsedMessage | null = null;
   try {
     if (bytes.length > desk.cfg.limits.maxMessageBytes) throw tooLarge(desk, bytes.length);
-    parsed = await parseMessage(bytes);
+    parsed = await parseMessage(bytes, mimeLimitsOf(desk.cfg.limits));
     const ex = await examine(desk, bytes, parsed, now, arrivedAt);
     const docs = ex.sender && (!ex.pec || ex.pec.kind === 'posta-certificata') ? await examineDocuments(desk, ex, now) : { piano: null, contract: null };
     return handleExamined(desk, row, ex, docs, now);

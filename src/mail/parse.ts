@@ -32,8 +32,16 @@ export interface ParsedMessage {
   attachments: ParsedAttachment[];
 }
 
-/** More multipart parts than this are refused before parsing: they only serve to exhaust the parser. */
-export const MAX_MULTIPART_PARTS = 200;
+/** Defaults of limits.maxMimeParts and limits.maxMimeDepth: a real message has a handful of parts. */
+export const MAX_MIME_PARTS = 200;
+export const MAX_MIME_DEPTH = 100;
+
+export interface MimeLimits {
+  maxParts: number;
+  maxDepth: number;
+}
+
+export const mimeLimitsOf = (limits: { maxMimeParts: number; maxMimeDepth: number }): MimeLimits => ({ maxParts: limits.maxMimeParts, maxDepth: limits.maxMimeDepth });
 
 /**
  * What the message says, apart from its trace headers: a re-delivery of the same message (new
@@ -90,11 +98,60 @@ function headerValue(line: string): string {
   return (i < 0 ? '' : line.slice(i + 1)).replace(/\r?\n[ \t]+/g, ' ').trim();
 }
 
-/** Count multipart parts declared in the raw text, without parsing: a cheap bound that stops
- * hostile nesting before it reaches the parser (a real message has a handful). */
-export function multipartCount(raw: Buffer): number {
+/**
+ * The MIME tree's size without parsing it: every body part (leaves included, nested messages
+ * too) and the deepest nesting, from the boundary lines a reader would follow. A cheap bound
+ * that stops hostile structures before they reach the parser.
+ */
+export function mimeShape(raw: Buffer): { parts: number; depth: number } {
   const text = raw.toString('latin1');
-  return (text.match(/content-type:\s*multipart\//gi) ?? []).length;
+  const stack: string[] = [];
+  let parts = 0;
+  let depth = 0;
+  let inHeaders = true;
+  let headers = '';
+  let pos = 0;
+  // A header block just ended: a multipart pushes its boundary; a message/rfc822 body starts with headers of its own.
+  const endHeaders = (): boolean => {
+    const ct = /(?:^|\n)content-type:([^\n]*(?:\n[ \t][^\n]*)*)/i.exec(headers)?.[1] ?? '';
+    headers = '';
+    if (/^\s*multipart\//i.test(ct)) {
+      const b = /boundary\s*=\s*(?:"([^"]+)"|([^;\s]+))/i.exec(ct);
+      if (b) {
+        stack.push(b[1] ?? b[2]!);
+        depth = Math.max(depth, stack.length);
+      }
+      return false;
+    }
+    return /^\s*message\/(rfc822|global)/i.test(ct);
+  };
+  while (pos < text.length) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = text.length;
+    const line = text.slice(pos, end).replace(/\r$/, '');
+    pos = end + 1;
+    if (inHeaders) {
+      if (line === '') inHeaders = endHeaders();
+      else headers += `\n${line}`;
+      continue;
+    }
+    if (!line.startsWith('--') || stack.length === 0) continue;
+    const rest = line.slice(2).trimEnd();
+    for (let i = stack.length - 1; i >= 0; i--) {
+      const b = stack[i]!;
+      if (rest === `${b}--`) {
+        stack.length = i;
+        break;
+      }
+      if (rest === b) {
+        stack.length = i + 1;
+        parts++;
+        inHeaders = true;
+        break;
+      }
+    }
+  }
+  return { parts, depth };
 }
 
 export class MessageRejected extends Error {
@@ -124,10 +181,14 @@ function rawBody(raw: Buffer): string {
   return m ? text.slice(m.index + m[0].length).trim() : '';
 }
 
-export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
+export async function parseMessage(raw: Buffer, limits: MimeLimits = { maxParts: MAX_MIME_PARTS, maxDepth: MAX_MIME_DEPTH }): Promise<ParsedMessage> {
   if (raw.length === 0) throw new MessageRejected('empty', 'empty message (0 bytes)');
-  if (multipartCount(raw) > MAX_MULTIPART_PARTS) {
-    throw new MessageRejected('mime-too-complex', `more than ${MAX_MULTIPART_PARTS} multipart parts`);
+  const shape = mimeShape(raw);
+  if (shape.parts > limits.maxParts) {
+    throw new MessageRejected('mime-too-complex', `${shape.parts} MIME parts, more than limits.maxMimeParts (${limits.maxParts})`);
+  }
+  if (shape.depth > limits.maxDepth) {
+    throw new MessageRejected('mime-too-complex', `MIME nesting ${shape.depth} deep, more than limits.maxMimeDepth (${limits.maxDepth})`);
   }
   const m: ParsedMail = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true });
   const headers = m.headerLines.map((h) => ({ key: h.key.toLowerCase(), value: headerValue(h.line) }));

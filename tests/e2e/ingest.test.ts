@@ -305,6 +305,13 @@ describe('malformed input never fails ingest nor loses the message', () => {
     const r = ingestFile(f);
     expect(r).toMatchObject({ classification: 'quarantined', quarantine: { reason: expect.stringContaining('mime-too-complex') } });
   });
+
+  it('counts leaf parts too: one multipart with 990 attachments is refused (limits.maxMimeParts, 200)', () => {
+    const parts = Array.from({ length: 990 }, (_, i) => `--flat\r\nContent-Type: text/plain; name="a${i}.txt"\r\nContent-Disposition: attachment\r\n\r\nparte ${i}\r\n`).join('');
+    const f = write('flat-990.eml', Buffer.from(`From: a@b.it\r\nSubject: flat\r\nMessage-ID: <flat990@x>\r\nContent-Type: multipart/mixed; boundary="flat"\r\n\r\n${parts}--flat--\r\n`));
+    const r = ingestFile(f);
+    expect(r).toMatchObject({ classification: 'quarantined', quarantine: { reason: expect.stringContaining('990 MIME parts') } });
+  });
 });
 
 describe('quarantine commands', () => {
