@@ -1,12 +1,12 @@
-// pecdesk tickets list [--status S] [--admin ID] [--class P] [--breached] [--due-before ISO] · tickets show REF
+// pecdesk tickets list [--status S] [--admin ID] [--class P] [--breached] [--due-before ISO] [--limit N] [--after REF] [--all] · tickets show REF
 // · tickets take|escalate|resolve|close|reopen REF [--note TEXT] [--as OPERATOR] [--now ISO]
 import type { Command } from 'commander';
-import { isBreached, REPORT_CLASSES } from '../desk/sla.js';
+import { REPORT_CLASSES } from '../desk/sla.js';
 import { isTicketStatus, TICKET_STATUSES, transition, TRANSITIONS, type TicketAction } from '../desk/workflow.js';
 import type { Desk } from '../runtime/context.js';
 import { getOutbox } from '../store/outbox.js';
 import {
-  getTicket, getTicketByRef, latestRequesterMessageId, listTickets, recordTransition, type TicketRow,
+  getTicket, getTicketByRef, iterateTickets, latestRequesterMessageId, listTickets, recordTransition, type TicketFilter, type TicketListRow, type TicketRow,
 } from '../store/tickets.js';
 import { isJson, withDesk } from './common.js';
 import { localTime, NegativeOutcome, parseInstant, printJson, table, UsageError } from './output.js';
@@ -112,6 +112,55 @@ export function applyTicketAction(desk: Desk, mail: OutgoingMail, ref: string, a
     .immediate();
 }
 
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 10_000;
+
+type TicketRowView = ReturnType<typeof ticketView>;
+
+function ticketTable(desk: Desk, rows: TicketRowView[]): string {
+  return table(
+    rows.map((t) => ({
+      ref: t.ref,
+      status: t.status,
+      priority: t.priority,
+      due: localTime(t.takeChargeDueAt, desk.cfg.timezone),
+      taken: localTime(t.takenAt, desk.cfg.timezone),
+      requester: t.requester,
+      admin: t.administration ?? '—',
+      subject: t.subject ?? '',
+    })),
+    [
+      { key: 'ref', title: 'TICKET' },
+      { key: 'status', title: 'STATUS' },
+      { key: 'priority', title: 'PRIO' },
+      { key: 'due', title: 'TAKE CHARGE BY' },
+      { key: 'taken', title: 'TAKEN' },
+      { key: 'requester', title: 'REQUESTER', max: 34 },
+      { key: 'admin', title: 'ADMINISTRATION', max: 20 },
+      { key: 'subject', title: 'SUBJECT', max: 48 },
+    ],
+  );
+}
+
+/**
+ * tickets list --all: one line per ticket as it is read (JSON lines, or tab-separated text with
+ * a header), waiting for stdout to drain, so a million tickets never sit in memory at once.
+ */
+async function streamTickets(desk: Desk, rows: Iterable<TicketListRow>, json: boolean): Promise<void> {
+  const write = async (line: string) => {
+    if (!process.stdout.write(line)) await new Promise<void>((r) => process.stdout.once('drain', () => r()));
+  };
+  if (!json) await write('TICKET\tSTATUS\tPRIO\tTAKE CHARGE BY\tTAKEN\tREQUESTER\tADMINISTRATION\tSUBJECT\n');
+  for (const t of rows) {
+    const v = ticketView(desk, t);
+    if (json) await write(`${JSON.stringify(v)}\n`);
+    else {
+      const cells = [v.ref, v.status, v.priority, localTime(v.takeChargeDueAt, desk.cfg.timezone), localTime(v.takenAt, desk.cfg.timezone), v.requester, v.administration ?? '—', v.subject ?? ''];
+      await write(`${cells.map((c) => String(c ?? '').replace(/[\t\r\n]+/g, ' ')).join('\t')}\n`);
+    }
+  }
+}
+
 function parseStatus(s: string | undefined): string | undefined {
   if (s === undefined) return undefined;
   if (!isTicketStatus(s)) throw new UsageError(`--status: expected one of ${TICKET_STATUSES.join(', ')}, got ${JSON.stringify(s)}`);
@@ -129,52 +178,43 @@ export function registerTickets(program: Command): void {
   const tickets = program.command('tickets').description('help-desk tickets');
   tickets
     .command('list')
-    .description('list tickets')
+    .description('list tickets, oldest first, a page at a time')
     .option('--status <status>', `only this status (${TICKET_STATUSES.join(', ')})`)
     .option('--admin <id>', 'only this administration')
     .option('--class <class>', `only this priority class (${REPORT_CLASSES.join(', ')})`)
     .option('--breached', 'only tickets whose take-charge deadline is breached (taken late, or not taken and past due)')
     .option('--due-before <iso>', 'only tickets whose take-charge deadline is before this instant')
+    .option('--limit <n>', `at most this many (default ${DEFAULT_PAGE})`)
+    .option('--after <ref>', 'the page after this ticket (the "next" of the previous page)')
+    .option('--all', 'every matching ticket, streamed (with --json: one JSON object per line)')
     .option('--now <iso>', 'fix the clock (what --breached is judged against)')
-    .action(async (o: { status?: string; admin?: string; class?: string; breached?: boolean; dueBefore?: string; now?: string }, cmd: Command) => {
-      const filter = {
+    .action(async (o: { status?: string; admin?: string; class?: string; breached?: boolean; dueBefore?: string; limit?: string; after?: string; all?: boolean; now?: string }, cmd: Command) => {
+      const now = o.now ? parseInstant(o.now, '--now') : new Date();
+      const limit = o.limit === undefined ? DEFAULT_PAGE : Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new UsageError(`--limit: expected a whole number from 1 to ${MAX_PAGE}, got ${JSON.stringify(o.limit)}`);
+      if (o.all && (o.limit !== undefined || o.after !== undefined)) throw new UsageError('--all lists everything: it takes no --limit or --after');
+      const filter: TicketFilter = {
         status: parseStatus(o.status),
         admin: o.admin,
         priority: parseClass(o.class),
         dueBefore: o.dueBefore !== undefined ? parseInstant(o.dueBefore, '--due-before').toISOString() : undefined,
+        breachedAt: o.breached ? now.toISOString() : undefined,
       };
-      const now = o.now ? parseInstant(o.now, '--now') : new Date();
-      await withDesk(cmd, (desk) => {
-        let found = listTickets(desk.db, filter);
-        if (o.breached) {
-          found = found.filter((t) => isBreached({ takeChargeDueAt: t.take_charge_due_at, takenAt: t.taken_at, breachedAt: t.breached_at }, now));
+      await withDesk(cmd, async (desk) => {
+        if (o.after !== undefined) {
+          const after = getTicketByRef(desk.db, o.after);
+          if (!after) throw new UsageError(`--after: no ticket ${o.after}`);
+          filter.afterId = after.id;
         }
-        const rows = found.map((t) => ticketView(desk, t));
-        if (isJson(cmd)) return printJson({ tickets: rows });
-        process.stdout.write(
-          table(
-            rows.map((t) => ({
-              ref: t.ref,
-              status: t.status,
-              priority: t.priority,
-              due: localTime(t.takeChargeDueAt, desk.cfg.timezone),
-              taken: localTime(t.takenAt, desk.cfg.timezone),
-              requester: t.requester,
-              admin: t.administration ?? '—',
-              subject: t.subject ?? '',
-            })),
-            [
-              { key: 'ref', title: 'TICKET' },
-              { key: 'status', title: 'STATUS' },
-              { key: 'priority', title: 'PRIO' },
-              { key: 'due', title: 'TAKE CHARGE BY' },
-              { key: 'taken', title: 'TAKEN' },
-              { key: 'requester', title: 'REQUESTER', max: 34 },
-              { key: 'admin', title: 'ADMINISTRATION', max: 20 },
-              { key: 'subject', title: 'SUBJECT', max: 48 },
-            ],
-          ),
-        );
+        if (o.all) return streamTickets(desk, iterateTickets(desk.db, filter), isJson(cmd));
+        // One row more than the page says whether there is a next page.
+        const found = listTickets(desk.db, { ...filter, limit: limit + 1 });
+        const page = found.slice(0, limit);
+        const next = found.length > limit ? page[page.length - 1]!.ref : null;
+        const rows = page.map((t) => ticketView(desk, t));
+        if (isJson(cmd)) return printJson({ tickets: rows, next });
+        process.stdout.write(ticketTable(desk, rows));
+        if (next) process.stdout.write(`(${rows.length} shown; the next page: --after ${next})\n`);
       }, { syncDirectory: false, now });
     });
   tickets

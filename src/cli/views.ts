@@ -6,10 +6,13 @@ import { recipients, type OutboxRow } from '../store/outbox.js';
 import type { QuarantineRow } from '../store/quarantine.js';
 import { ticketEvents, type TicketRow } from '../store/tickets.js';
 
-export function ticketView(desk: Desk, t: TicketRow) {
-  const admin = t.administration_id
-    ? (desk.db.prepare('SELECT name FROM administrations WHERE id = ?').pluck().get(t.administration_id) as string | undefined)
-    : undefined;
+export function ticketView(desk: Desk, t: TicketRow & { administration_name?: string | null }) {
+  // A listed row brings the name joined in; a single ticket asks for it.
+  const admin = t.administration_name !== undefined
+    ? t.administration_name
+    : t.administration_id
+      ? (desk.db.prepare('SELECT name FROM administrations WHERE id = ?').pluck().get(t.administration_id) as string | undefined)
+      : undefined;
   return {
     ref: t.ref,
     kind: t.kind,

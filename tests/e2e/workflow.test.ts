@@ -123,6 +123,15 @@ describe('operator workflow', () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe('pecdesk: --status: expected one of new, in-charge, escalated, resolved, closed, reopened, got "in-progress"\n');
     expect(ws.cli(['tickets', 'take', 'HD-2026-999999']).status).toBe(2);
+    // Pages: --limit, and the next page --after the previous one's last; --all streams JSON lines.
+    const first = ok(['tickets', 'list', '--json', '--limit', '2']).json;
+    expect([first.tickets.map((t: any) => t.ref), first.next]).toEqual([[a, b], b]);
+    const second = ok(['tickets', 'list', '--json', '--limit', '2', '--after', first.next]).json;
+    expect([second.tickets.map((t: any) => t.ref), second.next]).toEqual([[c], null]);
+    const lines = ok(['tickets', 'list', '--all', '--json', '--status', 'new']).stdout.trim().split('\n').map((l: string) => JSON.parse(l));
+    expect(lines.map((t: any) => t.ref)).toEqual([a, c]);
+    expect(lines[0]).toEqual(all[0]);
+    expect(ws.cli(['tickets', 'list', '--limit', '0']).status).toBe(2);
   });
 });
 
