@@ -117,29 +117,29 @@ const MAX_PAGE = 10_000;
 
 type TicketRowView = ReturnType<typeof ticketView>;
 
-function ticketTable(desk: Desk, rows: TicketRowView[]): string {
-  return table(
-    rows.map((t) => ({
-      ref: t.ref,
-      status: t.status,
-      priority: t.priority,
-      due: localTime(t.takeChargeDueAt, desk.cfg.timezone),
-      taken: localTime(t.takenAt, desk.cfg.timezone),
-      requester: t.requester,
-      admin: t.administration ?? '—',
-      subject: t.subject ?? '',
-    })),
-    [
-      { key: 'ref', title: 'TICKET' },
-      { key: 'status', title: 'STATUS' },
-      { key: 'priority', title: 'PRIO' },
-      { key: 'due', title: 'TAKE CHARGE BY' },
-      { key: 'taken', title: 'TAKEN' },
-      { key: 'requester', title: 'REQUESTER', max: 34 },
-      { key: 'admin', title: 'ADMINISTRATION', max: 20 },
-      { key: 'subject', title: 'SUBJECT', max: 48 },
-    ],
-  );
+/** The columns an operator reads, for the page table and the --all lines alike. */
+const TICKET_COLUMNS = [
+  { key: 'ref', title: 'TICKET' },
+  { key: 'status', title: 'STATUS' },
+  { key: 'priority', title: 'PRIO' },
+  { key: 'due', title: 'TAKE CHARGE BY' },
+  { key: 'taken', title: 'TAKEN' },
+  { key: 'requester', title: 'REQUESTER', max: 34 },
+  { key: 'admin', title: 'ADMINISTRATION', max: 20 },
+  { key: 'subject', title: 'SUBJECT', max: 48 },
+] as const;
+
+function ticketCells(desk: Desk, t: TicketRowView): Record<(typeof TICKET_COLUMNS)[number]['key'], string> {
+  return {
+    ref: t.ref,
+    status: t.status,
+    priority: t.priority,
+    due: localTime(t.takeChargeDueAt, desk.cfg.timezone),
+    taken: localTime(t.takenAt, desk.cfg.timezone),
+    requester: t.requester,
+    admin: t.administration ?? '—',
+    subject: t.subject ?? '',
+  };
 }
 
 /**
@@ -150,13 +150,13 @@ async function streamTickets(desk: Desk, rows: Iterable<TicketListRow>, json: bo
   const write = async (line: string) => {
     if (!process.stdout.write(line)) await new Promise<void>((r) => process.stdout.once('drain', () => r()));
   };
-  if (!json) await write('TICKET\tSTATUS\tPRIO\tTAKE CHARGE BY\tTAKEN\tREQUESTER\tADMINISTRATION\tSUBJECT\n');
+  if (!json) await write(`${TICKET_COLUMNS.map((c) => c.title).join('\t')}\n`);
   for (const t of rows) {
     const v = ticketView(desk, t);
     if (json) await write(`${JSON.stringify(v)}\n`);
     else {
-      const cells = [v.ref, v.status, v.priority, localTime(v.takeChargeDueAt, desk.cfg.timezone), localTime(v.takenAt, desk.cfg.timezone), v.requester, v.administration ?? '—', v.subject ?? ''];
-      await write(`${cells.map((c) => String(c ?? '').replace(/[\t\r\n]+/g, ' ')).join('\t')}\n`);
+      const cells = ticketCells(desk, v);
+      await write(`${TICKET_COLUMNS.map((c) => String(cells[c.key] ?? '').replace(/[\t\r\n]+/g, ' ')).join('\t')}\n`);
     }
   }
 }
@@ -213,7 +213,7 @@ export function registerTickets(program: Command): void {
         const next = found.length > limit ? page[page.length - 1]!.ref : null;
         const rows = page.map((t) => ticketView(desk, t));
         if (isJson(cmd)) return printJson({ tickets: rows, next });
-        process.stdout.write(ticketTable(desk, rows));
+        process.stdout.write(table(rows.map((t) => ticketCells(desk, t)), [...TICKET_COLUMNS]));
         if (next) process.stdout.write(`(${rows.length} shown; the next page: --after ${next})\n`);
       }, { syncDirectory: false, now });
     });
