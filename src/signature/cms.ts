@@ -229,8 +229,6 @@ export interface VerifyOptions {
    * which Adobe, poppler and pyHanko accept without it).
    */
   essRequired?: boolean;
-  /** Anchors for time-stamping authorities (config trust.timestamping); default: `trust`. */
-  timestampTrust?: TrustStore;
   /** The earliest time a trusted document timestamp proves the signature existed at. */
   proofOfExistence?: Date | null;
   /** Validation data the document carries beside this signature (PDF DSS). */
@@ -292,7 +290,7 @@ export function verifySignedData(sd: SignedDataParsed, opts: VerifyOptions): Sig
     // Validation data and signature timestamps the signature carries (document signatures only).
     const embedded: EmbeddedValidationData = opts.document ? embeddedData(der, s, opts.embedded) : { certs: [], crls: [], ocsps: [] };
     const timestamps = opts.document
-      ? (s.unsignedAttributes.get(OID.signatureTimeStampToken) ?? []).map((t) => verifyTimestampToken(bytesOf(der, t), s.signature, 'signature', opts.timestampTrust ?? opts.trust, requestedTime))
+      ? (s.unsignedAttributes.get(OID.signatureTimeStampToken) ?? []).map((t) => verifyTimestampToken(bytesOf(der, t), s.signature, 'signature', opts.trust.timestamping ?? opts.trust, requestedTime))
       : [];
     for (const t of timestamps) {
       if (!t.valid && !warnings.includes('timestamp-invalid')) warnings.push('timestamp-invalid');

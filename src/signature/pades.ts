@@ -331,7 +331,7 @@ export function verifyPdf(file: string, pdf: Buffer, trust: TrustStore, at: Date
         // adbe.pkcs7.detached predates the ESS binding requirement (PAdES part 2): a warning there.
         const essRequired = !/^adbe\.pkcs7\./.test(s.subFilter ?? '');
         const v = verifySignedData(sd, {
-          detachedContent: signed, trust, document: true, essRequired, validationTime: () => at, timestampTrust: trust.timestamping,
+          detachedContent: signed, trust, document: true, essRequired, validationTime: () => at,
           proofOfExistence: proofs.length ? new Date(Math.min(...proofs.map((p) => p.getTime()))) : null, embedded: dss?.data,
         })[0];
         if (!v) fail('malformed', 'the signature has no signer');

@@ -113,6 +113,26 @@ describe('pecdesk verify on every signature fixture', () => {
     }
   });
 
+  it('timestamps are judged against trust.timestamping: a TSA outside it proves nothing (CAdES and PAdES)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pecdesk-tsa-'));
+    try {
+      writeFileSync(path.join(dir, 'other.pem'), readFileSync(path.join(out, 'untrusted', 'untrusted-ca.pem')));
+      const other = new Workspace((c) => (c.trust = { signatures: path.join(out, 'trust'), timestamping: dir }));
+      try {
+        for (const file of ['cades/b-t.pdf.p7m', 'pades/b-lta.pdf']) {
+          const r = other.cli(['verify', path.join(out, file), '--at', '2026-06-01T00:00:00Z', '--json']).json;
+          expect(r.valid, file).toBe(true);
+          expect(r.warnings, file).toContain('timestamp-invalid');
+          expect(r.signatures[0].level, file).toBe('B-B');
+        }
+      } finally {
+        other.cleanup();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the CRL decides: revoked after its revocation date, fine before it', () => {
     const before = verify('cades/cert-revoked.pdf.p7m', '2026-02-01T00:00:00Z');
     expect(before.json.problems).not.toContain('cert-revoked');
