@@ -393,6 +393,10 @@ function compareRevisions(old: Revision, neu: Revision, policy: ModificationPoli
     if (!sig && widgetsOf(neu, d).some((w) => visible(neu, w))) {
       return refuse(`the update adds an unsigned signature field "${name}" (object ${n}) with a visible appearance`);
     }
+    // A new field must carry a new signature: pointing at an earlier one shows that signer's valid
+    // signature wherever the new widget's appearance says.
+    const v = num(d.get('V'));
+    if (sig && (v === null || !isNew(v))) return refuse(`the update adds signature field "${name}" (object ${n}) whose value is not a new signature`);
     const kind: ChangeKind = sig?.name('Type') === 'DocTimeStamp' || sig?.name('SubFilter') === 'ETSI.RFC3161' ? 'lta' : 'signing';
     explained.set(n, kind);
     adopt(ref, kind);

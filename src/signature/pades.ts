@@ -96,6 +96,7 @@ function signaturesByFields(pdf: Buffer, rev: Revision | null): PdfSignature[] |
     const fields = rev.resolve(rev.dict(catalog.get('AcroForm'))?.get('Fields'));
     const sigs: PdfSignature[] = [];
     const seen = new Set<number>();
+    const values = new Set<number>();
     const walk = (ref: PdfValue, prefix: string, inheritedFt: string | null, depth: number) => {
       const d = rev.dict(ref);
       if (!d || depth > 32 || (ref instanceof PdfRef && seen.has(ref.num))) return;
@@ -106,7 +107,9 @@ function signaturesByFields(pdf: Buffer, rev: Revision | null): PdfSignature[] |
       const kids = rev.resolve(d.get('Kids'));
       if (Array.isArray(kids)) for (const k of kids) walk(k, name, ft, depth + 1);
       const v = d.get('V');
-      if (ft !== 'Sig' || !(v instanceof PdfRef)) return;
+      // One report per signature value, however many fields point at it.
+      if (ft !== 'Sig' || !(v instanceof PdfRef) || values.has(v.num)) return;
+      values.add(v.num);
       const entry = rev.entries.get(v.num);
       const sd = rev.dict(v);
       if (!sd) return;
