@@ -23,14 +23,19 @@ export function table(rows: Array<Record<string, string>>, columns: Array<{ key:
   return [line(columns.map((c) => c.title)), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(columns.map((c) => cell(r, c))))].join('\n') + '\n';
 }
 
-/** "2026-11-23 17:00" in the desk's zone, for tables. */
+const tableTimeFormatters = new Map<string, Intl.DateTimeFormat>();
+
+/** "2026-11-23 17:00" in the desk's zone, for tables (one formatter per zone: tickets list --all formats millions). */
 export function localTime(iso: string | null, timezone: string): string {
   if (!iso) return '—';
-  const d = new Date(iso);
-  const f = new Intl.DateTimeFormat('sv-SE', {
-    timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
-  });
-  return f.format(d);
+  let f = tableTimeFormatters.get(timezone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('sv-SE', {
+      timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+    });
+    tableTimeFormatters.set(timezone, f);
+  }
+  return f.format(new Date(iso));
 }
 
 export function parseInstant(value: string, option: string): Date {

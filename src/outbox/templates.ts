@@ -24,17 +24,20 @@ export function renderTemplate(name: string, dirs: string[], vars: Record<string
   });
 }
 
+// Building an Intl formatter costs far more than using one: one pair per time zone.
+const italianFormatters = new Map<string, { day: Intl.DateTimeFormat; time: Intl.DateTimeFormat }>();
+
 /** "lunedì 23 novembre 2026, ore 17:00" in the desk's time zone. */
 export function formatItalianDateTime(at: Date, timezone: string): string {
-  const day = new Intl.DateTimeFormat('it-IT', {
-    timeZone: timezone,
-    weekday: 'long',
-    day: 'numeric',
-    month: 'long',
-    year: 'numeric',
-  }).format(at);
-  const time = new Intl.DateTimeFormat('it-IT', { timeZone: timezone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
-  return `${day}, ore ${time}`;
+  let f = italianFormatters.get(timezone);
+  if (!f) {
+    f = {
+      day: new Intl.DateTimeFormat('it-IT', { timeZone: timezone, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' }),
+      time: new Intl.DateTimeFormat('it-IT', { timeZone: timezone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }),
+    };
+    italianFormatters.set(timezone, f);
+  }
+  return `${f.day.format(at)}, ore ${f.time.format(at)}`;
 }
 
 const DAY_NAMES: Record<Weekday, string> = {
