@@ -12,11 +12,10 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, r
 import path from 'node:path';
 import { DOMParser, type Element } from '@xmldom/xmldom';
 import { SignedXml, type HashAlgorithm, type SignatureAlgorithm } from 'xml-crypto';
-import { z } from 'zod';
 import { certInfo, certificatesFromPem, type CertInfo } from './x509.js';
 import {
-  QUALIFIERS, SERVICE_TYPES, spkiSha256, TslError, tslSnapshotSchema,
-  type Qualifier, type ServiceStatus, type ServiceType, type TslIdentity, type TslListInfo, type TslProblem, type TslQualification, type TslService, type TslSnapshot, type TslStatusEntry,
+  QUALIFIERS, SERVICE_TYPES, spkiSha256, TslError,
+  type Qualifier, type ServiceStatus, type ServiceType, type TslIdentity, type TslListInfo, type TslQualification, type TslService, type TslSnapshot, type TslStatusEntry,
 } from './tsl-snapshot.js';
 
 export * from './tsl-snapshot.js';
