@@ -379,12 +379,12 @@ export interface XrefSection {
   trailer: PdfDict;
 }
 
-const sameEntry = (a: XrefEntry | undefined, b: XrefEntry | undefined) =>
+/** Do two cross-reference entries locate the same object bytes? */
+export const sameEntry = (a: XrefEntry | undefined, b: XrefEntry | undefined) =>
   a === b ||
   (a !== undefined && b !== undefined && a.type === b.type &&
     (a.type === 'free' || (a.type === 'offset' && b.type === 'offset' && a.offset === b.offset && a.gen === b.gen) ||
       (a.type === 'compressed' && b.type === 'compressed' && a.stream === b.stream && a.index === b.index)));
-export { sameEntry };
 
 function readXrefTable(buf: Buffer, offset: number): XrefSection {
   const lx = new Lexer(buf, offset);
@@ -465,6 +465,8 @@ export class Revision {
   readonly trailer: PdfDict;
   readonly sections: XrefSection[] = [];
   private readonly cache = new Map<number, PdfValue>();
+  /** Where each object read from an offset ends (offset → just past "endobj"). */
+  private readonly extents = new Map<number, number>();
   private readonly objStms = new Map<number, { data: Buffer; offsets: Map<number, number>; first: number }>();
 
   /**
@@ -530,6 +532,7 @@ export class Revision {
         if (!o) throw new PdfSyntaxError(`no object ${num} where the cross-reference points`, e.offset);
         throw new PdfSyntaxError(`the cross-reference entry of object ${num} ${e.gen} points at object ${o.num} ${o.gen}`, e.offset);
       }
+      this.extents.set(e.offset, o.end);
       return o.value;
     }
     const stm = this.objectStream(e.stream);
@@ -573,6 +576,19 @@ export class Revision {
     return stm;
   }
 
+  /** Just past the indirect object at `offset` (-1 when there is none): parsed once, by get() or here. */
+  endOfObjectAt(offset: number): number {
+    const known = this.extents.get(offset);
+    if (known !== undefined) return known;
+    try {
+      const end = parseIndirectObject(this.buf, offset, (r) => this.get(r.num)).end;
+      this.extents.set(offset, end);
+      return end;
+    } catch {
+      return -1;
+    }
+  }
+
   /** Every object number this revision defines (not free). */
   objectNumbers(): number[] {
     return [...this.entries].filter(([, e]) => e.type !== 'free').map(([n]) => n);
@@ -586,6 +602,42 @@ export function revisionEnds(buf: Buffer): { end: number; startxref: number }[] 
   const re = /startxref[\x00\t\n\f\r ]+(\d+)[\x00\t\n\f\r ]*%%EOF(\r\n|\r|\n)?/g;
   for (let m = re.exec(text); m; m = re.exec(text)) out.push({ end: m.index + m[0].length, startxref: Number(m[1]) });
   return out;
+}
+
+/**
+ * The revisions of one file, each read once: the signatures of a document review the same later
+ * revisions, and each Revision keeps the objects it has parsed.
+ */
+export class RevisionSet {
+  readonly ends: { end: number; startxref: number }[];
+  private readonly read = new Map<string, Revision>();
+  constructor(readonly buf: Buffer) {
+    this.ends = revisionEnds(buf);
+  }
+
+  /** The revision ending at `end` (recover: see Revision); throws PdfSyntaxError when unreadable. */
+  at(end: number, recover: boolean): Revision {
+    const key = `${end}:${recover}`;
+    let rev = this.read.get(key);
+    if (!rev) {
+      const e = this.ends.find((x) => x.end === end);
+      if (!e) throw new PdfSyntaxError(`no revision ends at byte ${end} (no "startxref … %%EOF" there)`);
+      rev = new Revision(this.buf, e.end, e.startxref, recover);
+      this.read.set(key, rev);
+    }
+    return rev;
+  }
+
+  /** The current document (recovering, as a viewer would), null when unreadable. */
+  last(): Revision | null {
+    const e = this.ends[this.ends.length - 1];
+    if (!e) return null;
+    try {
+      return this.at(e.end, true);
+    } catch {
+      return null;
+    }
+  }
 }
 
 /** Structural equality of two values: references by number, strings by bytes, streams by dictionary and bytes. */

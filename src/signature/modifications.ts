@@ -7,7 +7,7 @@
 // else is a modification, named by object number. New objects nothing refers to are never
 // shown by a reader and are ignored.
 import {
-  duplicateKeyIn, Lexer, PdfDict, PdfRef, PdfStream, PdfString, PdfSyntaxError, Revision, parseIndirectObject, refsOf, revisionEnds, sameEntry, sameValue, type PdfValue,
+  duplicateKeyIn, Lexer, PdfDict, PdfRef, PdfStream, PdfString, Revision, RevisionSet, refsOf, sameEntry, sameValue, type PdfValue,
 } from '../pdf/cos.js';
 
 export type ModificationLevel = 'none' | 'lta-updates' | 'form-filling' | 'annotations' | 'other';
@@ -49,16 +49,14 @@ const MAX_UPDATES = 100;
 const KIND_TEXT: Record<ChangeKind, string> = { lta: 'validation data', signing: 'a signature', form: 'form filling', annot: 'annotations' };
 
 /** Review every update appended after the revision ending at `signedEnd`. */
-export function reviewModifications(buf: Buffer, signedEnd: number, policy: ModificationPolicy): ModificationReview {
-  const ends = revisionEnds(buf).filter((e) => e.end > signedEnd);
+export function reviewModifications(buf: Buffer, signedEnd: number, policy: ModificationPolicy, revisions = new RevisionSet(buf)): ModificationReview {
+  const ends = revisions.ends.filter((e) => e.end > signedEnd);
   if (ends.length === 0) return { level: 'none', reasons: [] };
   // Each update is compared with the whole document before it: bound the work a file can ask for.
   if (ends.length > MAX_UPDATES) return { level: 'other', reasons: [`${ends.length} updates after signing (more than ${MAX_UPDATES} are not analysed)`] };
-  const signedAt = revisionEnds(buf).find((e) => e.end === signedEnd);
   let prev: Revision;
   try {
-    if (!signedAt) throw new PdfSyntaxError('the signed revision has no "startxref … %%EOF"');
-    prev = new Revision(buf, signedEnd, signedAt.startxref, true);
+    prev = revisions.at(signedEnd, true);
   } catch (e) {
     return { level: 'other', reasons: [`the signed revision's cross-reference cannot be read, so the later updates cannot be analysed: ${(e as Error).message}`] };
   }
@@ -67,7 +65,7 @@ export function reviewModifications(buf: Buffer, signedEnd: number, policy: Modi
   for (const e of ends) {
     let next: Revision;
     try {
-      next = new Revision(buf, e.end, e.startxref, false);
+      next = revisions.at(e.end, false);
     } catch (err) {
       return { level: 'other', reasons: [`the update ending at byte ${e.end} cannot be read: ${(err as Error).message}`] };
     }
@@ -317,10 +315,6 @@ function compareRevisions(old: Revision, neu: Revision, policy: ModificationPoli
     reasons.push(why);
   };
 
-  // The update's own bytes: only the objects its cross-reference lists, the xref and trailer.
-  // An object header anywhere else is what a reader rebuilding the xref would see instead.
-  checkUpdateBytes(old, neu, other);
-
   // The trailer may not swap the document's catalog or encryption.
   for (const k of ['Root', 'Encrypt']) {
     if (!sameValue(old.trailer.get(k), neu.trailer.get(k))) other(`the update changes the trailer's /${k}`);
@@ -363,6 +357,10 @@ function compareRevisions(old: Revision, neu: Revision, policy: ModificationPoli
     }
     changes.set(n, { num: n, old: o, neu: v });
   }
+  // The update's own bytes: only the objects its cross-reference lists, the xref and trailer.
+  // An object header anywhere else is what a reader rebuilding the xref would see instead.
+  // (After the comparison above, which has already parsed the listed objects.)
+  checkUpdateBytes(old, neu, other);
   if (changes.size === 0) return { level, reasons };
 
   const isNew = (n: number) => changes.get(n)?.old === null;
@@ -605,7 +603,7 @@ function checkUpdateBytes(old: Revision, neu: Revision, other: (why: string) => 
       const at = lx.pos;
       if (listed.has(at)) {
         // A listed object: skip it whole (streams included); a broken one is reported where it is compared.
-        const end = objectEnd(neu, at);
+        const end = neu.endOfObjectAt(at);
         if (end <= at) break;
         lx.pos = end;
         prev = [];
@@ -630,13 +628,6 @@ function checkUpdateBytes(old: Revision, neu: Revision, other: (why: string) => 
   }
 }
 
-function objectEnd(rev: Revision, offset: number): number {
-  try {
-    return parseIndirectObject(rev.buf, offset, (r) => rev.get(r.num)).end;
-  } catch {
-    return -1;
-  }
-}
 
 /** The DocMDP permission of a certification signature: its /Reference's TransformParams /P. */
 export function docMdpOf(rev: Revision, sig: PdfDict): 1 | 2 | 3 | null {

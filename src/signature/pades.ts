@@ -5,7 +5,7 @@
 // the signed one (modifications.ts: only validation data, document timestamps, further
 // signatures and what the certification's DocMDP permits pass — else ISA, shadow and
 // certification attacks). Form values are to be read from the signed revision only.
-import { decodeStream, PdfRef, PdfStream, PdfString, Revision, revisionEnds, type PdfValue } from '../pdf/cos.js';
+import { decodeStream, PdfRef, PdfStream, PdfString, RevisionSet, type PdfValue, type Revision } from '../pdf/cos.js';
 import { dictEntries, literalString, nameValue, objectsIn, pdfDate, refsIn } from '../pdf/syntax.js';
 import { CmsError, parseSignedData, verifySignedData, type EmbeddedValidationData, type ProblemCode } from './cms.js';
 import { parseOcspResponse, type OcspInfo } from './ocsp.js';
@@ -76,17 +76,6 @@ function byteRangeCheck(pdf: Buffer, byteRange: number[] | null, contents: PdfSi
  * last revision's /AcroForm with a value. Null when that revision cannot be read (then the
  * text scan below stands in, and any later update is unanalysable anyway).
  */
-function lastRevision(pdf: Buffer): Revision | null {
-  const ends = revisionEnds(pdf);
-  const last = ends[ends.length - 1];
-  if (!last) return null;
-  try {
-    return new Revision(pdf, last.end, last.startxref, true);
-  } catch {
-    return null;
-  }
-}
-
 function signaturesByFields(pdf: Buffer, rev: Revision | null): PdfSignature[] | null {
   if (!rev) return null;
   try {
@@ -185,7 +174,7 @@ function signaturesByText(pdf: Buffer): PdfSignature[] {
   return sigs;
 }
 
-export function findSignatures(pdf: Buffer, rev: Revision | null = lastRevision(pdf)): PdfSignature[] {
+export function findSignatures(pdf: Buffer, rev: Revision | null = new RevisionSet(pdf).last()): PdfSignature[] {
   return signaturesByFields(pdf, rev) ?? signaturesByText(pdf);
 }
 
@@ -282,13 +271,14 @@ const isTimestamp = (s: PdfSignature) => s.subFilter === TIMESTAMP_SUBFILTER || 
 
 export function verifyPdf(file: string, pdf: Buffer, trust: TrustStore, at: Date): VerifyReport {
   const text = pdf.toString('latin1');
-  const rev = lastRevision(pdf);
+  const revisions = new RevisionSet(pdf);
+  const rev = revisions.last();
   const all = findSignatures(pdf, rev);
   const sigs = all.filter((s) => !isTimestamp(s));
   if (sigs.length === 0) return summarize(file, 'none', at, [], ['no-signature'], pdf);
   const reports: SignatureReport[] = [];
   // Bytes after the last "%%EOF" that are not whitespace belong to no revision.
-  const ends = revisionEnds(pdf);
+  const ends = revisions.ends;
   const lastRevisionEnd = ends.length ? ends[ends.length - 1]!.end : 0;
   const strayTail = text.slice(lastRevisionEnd).trim() !== '';
   // A certification signature's DocMDP governs every later change, if it is the first signature.
@@ -320,7 +310,7 @@ export function verifyPdf(file: string, pdf: Buffer, trust: TrustStore, at: Date
       if (coverage === 'partial') {
         fail('byte-range-invalid', 'the signed range does not end at the end of a revision (%%EOF)');
       } else if (coverage === 'entire-revision') {
-        const review = reviewModifications(pdf, revEnd, policy);
+        const review = reviewModifications(pdf, revEnd, policy, revisions);
         modificationLevel = review.level;
         if (review.reasons.length) fail('modified-after-signing', review.reasons.slice(0, 8).join('; '));
         if (strayTail) {
