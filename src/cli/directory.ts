@@ -7,9 +7,10 @@ import { dumpDirectory, importAdministrations } from '../store/directory.js';
 import { importIpaRows } from '../store/directory-ipa.js';
 import { isJson, withDesk } from './common.js';
 import { printJson, table, UsageError } from './output.js';
+import { COMMAND_SUMMARIES } from './summaries.js';
 
 export function registerDirectory(program: Command): void {
-  const dir = program.command('directory').description('administrations, referents and delegates');
+  const dir = program.command('directory').description(COMMAND_SUMMARIES.directory);
   dir
     .command('import')
     .description('import a directory file (SPEC §8.3); each administration in it is replaced')

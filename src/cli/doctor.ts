@@ -12,6 +12,7 @@ import { loadTrustStore } from '../signature/trust.js';
 import { probeWrite } from '../store/metrics.js';
 import { isJson, type GlobalOptions } from './common.js';
 import { NegativeOutcome, printJson } from './output.js';
+import { COMMAND_SUMMARIES } from './summaries.js';
 
 export interface DoctorCheck {
   name: string;
@@ -130,7 +131,7 @@ function databaseChecks(desk: Desk): DoctorCheck[] {
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('check config, database, trust stores and every mailbox server (with login); exit 1 on a failure')
+    .description(COMMAND_SUMMARIES.doctor)
     .action(async (_o: unknown, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const checks: DoctorCheck[] = [];

@@ -6,11 +6,12 @@ import type { MailboxName } from '../config/load.js';
 import type { IngestResult } from '../intake/result.js';
 import { isJson, withDesk } from './common.js';
 import { localTime, parseInstant, printJson, table, UsageError } from './output.js';
+import { COMMAND_SUMMARIES } from './summaries.js';
 
 export function registerIngest(program: Command): void {
   program
     .command('ingest')
-    .description('process message files as if they arrived in a mailbox')
+    .description(COMMAND_SUMMARIES.ingest)
     .argument('<files...>', '.eml files')
     .option('--mailbox <name>', 'pec or support', 'support')
     .option('--now <iso>', 'fix the clock (ISO date-time)')

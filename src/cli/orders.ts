@@ -12,6 +12,7 @@ import { activePins, getOrderByRef, listOrders, orderDocuments, orderEvents, typ
 import { isJson, withDesk, type GlobalOptions } from './common.js';
 import { localTime, NegativeOutcome, parseInstant, printJson, table, UsageError } from './output.js';
 import { outboxView } from './views.js';
+import { COMMAND_SUMMARIES } from './summaries.js';
 
 function readInput(file: string): Buffer {
   try {
@@ -42,7 +43,7 @@ async function guarded<T>(fn: (actions: Awaited<ReturnType<typeof orderActions>>
 }
 
 export function registerOrders(program: Command): void {
-  const orders = program.command('orders').description('orders: Piano dei Fabbisogni to activation');
+  const orders = program.command('orders').description(COMMAND_SUMMARIES.orders);
   orders
     .command('list')
     .description('list orders')

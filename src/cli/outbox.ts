@@ -4,9 +4,10 @@ import { getOutbox, listOutbox, requeue } from '../store/outbox.js';
 import { isJson, withDesk } from './common.js';
 import { localTime, NegativeOutcome, parseId, printJson, table, UsageError } from './output.js';
 import { outboxView } from './views.js';
+import { COMMAND_SUMMARIES } from './summaries.js';
 
 export function registerOutbox(program: Command): void {
-  const outbox = program.command('outbox').description('automatic replies and outgoing messages');
+  const outbox = program.command('outbox').description(COMMAND_SUMMARIES.outbox);
   outbox
     .command('list')
     .description('list outbox entries')

@@ -4,9 +4,10 @@ import { getMessage } from '../store/messages.js';
 import { listPecNotices } from '../store/pec-notices.js';
 import { isJson, withDesk } from './common.js';
 import { localTime, printJson, table, UsageError } from './output.js';
+import { COMMAND_SUMMARIES } from './summaries.js';
 
 export function registerPec(program: Command): void {
-  const pec = program.command('pec').description('PEC receipts and anomalies');
+  const pec = program.command('pec').description(COMMAND_SUMMARIES.pec);
   pec
     .command('list')
     .description('list PEC receipts and anomaly envelopes')

@@ -1,59 +1,78 @@
 // pecdesk CLI entry point (SPEC §8.1). Exit codes: 0 success, 1 verified-but-negative,
 // 2 usage or I/O error. Errors are one clear line on stderr, never a stack trace.
+//
+// Commands are a registry: only the module of the command being run is imported, so that
+// `--help`, `tickets list` or `outbox list` do not pay for the PDF, mail and schema libraries of
+// the others. The top-level help lists every command from the registry's one-line summaries.
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config/load.js';
-import { DirectoryError } from '../directory/load.js';
-import { isJson, withDesk } from './common.js';
-import { registerDirectory } from './directory.js';
-import { registerIngest } from './ingest.js';
-import { registerOrders } from './orders.js';
-import { registerOutbox } from './outbox.js';
-import { NegativeOutcome, printJson, UsageError } from './output.js';
-import { registerPec } from './pec.js';
-import { registerQuarantine } from './quarantine.js';
-import { registerReport } from './report.js';
-import { registerRun } from './run.js';
-import { registerTickets } from './tickets.js';
-import { registerDoctor } from './doctor.js';
-import { registerTrust } from './trust.js';
-import { registerVerify } from './verify.js';
+import { ConfigError } from '../config/errors.js';
+import { DirectoryError } from '../directory/errors.js';
+import { NegativeOutcome, UsageError } from './output.js';
+import { COMMAND_SUMMARIES, type CommandName } from './summaries.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/** How to load each top-level command's module. */
+const LOADERS: Record<CommandName, () => Promise<Register>> = {
+  migrate: async () => (await import('./migrate.js')).registerMigrate,
+  run: async () => (await import('./run.js')).registerRun,
+  ingest: async () => (await import('./ingest.js')).registerIngest,
+  tickets: async () => (await import('./tickets.js')).registerTickets,
+  report: async () => (await import('./report.js')).registerReport,
+  outbox: async () => (await import('./outbox.js')).registerOutbox,
+  quarantine: async () => (await import('./quarantine.js')).registerQuarantine,
+  directory: async () => (await import('./directory.js')).registerDirectory,
+  pec: async () => (await import('./pec.js')).registerPec,
+  verify: async () => (await import('./verify.js')).registerVerify,
+  orders: async () => (await import('./orders.js')).registerOrders,
+  trust: async () => (await import('./trust.js')).registerTrust,
+  doctor: async () => (await import('./doctor.js')).registerDoctor,
+};
+
+function isCommandName(name: string | undefined): name is CommandName {
+  return name !== undefined && Object.hasOwn(COMMAND_SUMMARIES, name);
+}
+
+/** The command an argument vector names: the first operand after the global options. */
+export function commandNamed(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') return args[i + 1];
+    if (a === '--config') {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) continue;
+    // `pecdesk help tickets` shows the help of tickets, so tickets is the one to load.
+    return a === 'help' && isCommandName(args[i + 1]) ? args[i + 1] : a;
+  }
+  return undefined;
+}
+
+/**
+ * The program with the named command fully registered and every other command as a summary
+ * only. Without a known command (help, a typo), all are summaries: commander still lists them
+ * and suggests the nearest name.
+ */
+export async function buildProgram(args: readonly string[]): Promise<Command> {
   const program = new Command('pecdesk')
     .description('PEC and e-mail help desk for a public-administration cloud service')
     .option('--config <file>', 'configuration file (default: config/pecdesk.yaml, else config/default.yaml)')
     .option('--json', 'print one JSON document on stdout')
     .showHelpAfterError()
     .exitOverride();
-  program
-    .command('migrate')
-    .description('apply pending database migrations')
-    .action(async (_o, cmd: Command) =>
-      withDesk(cmd, (desk) => {
-        const applied = desk.db.prepare('SELECT name, applied_at AS appliedAt FROM schema_migrations ORDER BY version').all();
-        if (isJson(cmd)) printJson({ migrations: applied });
-        else process.stdout.write(`database ${desk.cfg.dataDir}: ${applied.length} migration(s) applied, schema up to date\n`);
-      }, { syncDirectory: false }),
-    );
-  registerRun(program);
-  registerIngest(program);
-  registerTickets(program);
-  registerReport(program);
-  registerOutbox(program);
-  registerQuarantine(program);
-  registerDirectory(program);
-  registerPec(program);
-  registerVerify(program);
-  registerOrders(program);
-  registerTrust(program);
-  registerDoctor(program);
+  const wanted = commandNamed(args);
+  for (const name of Object.keys(COMMAND_SUMMARIES) as CommandName[]) {
+    if (name === wanted) (await LOADERS[name]())(program);
+    else program.command(name).description(COMMAND_SUMMARIES[name]);
+  }
   for (const c of program.commands) c.exitOverride();
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv.slice(2));
     await program.parseAsync(argv);
     return 0;
   } catch (e) {
@@ -75,4 +94,3 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
 }
-

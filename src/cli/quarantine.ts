@@ -5,9 +5,10 @@ import { isJson, withDesk } from './common.js';
 import { resultsTable } from './ingest.js';
 import { localTime, NegativeOutcome, parseId, printJson, table, UsageError } from './output.js';
 import { quarantineDetail, quarantineView } from './views.js';
+import { COMMAND_SUMMARIES } from './summaries.js';
 
 export function registerQuarantine(program: Command): void {
-  const q = program.command('quarantine').description('messages that could not be processed');
+  const q = program.command('quarantine').description(COMMAND_SUMMARIES.quarantine);
   q.command('list')
     .description('list quarantined messages')
     .option('--all', 'include released entries')

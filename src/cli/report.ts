@@ -6,13 +6,14 @@ import { reportPeriod, SlaPeriodError, slaCsv, slaReport, type SlaRow } from '..
 import { ticketsReceivedBetween } from '../store/tickets.js';
 import { isJson, withDesk } from './common.js';
 import { parseInstant, printJson, table, UsageError } from './output.js';
+import { COMMAND_SUMMARIES } from './summaries.js';
 
 function cell(v: number | null): string {
   return v === null ? '—' : String(v);
 }
 
 export function registerReport(program: Command): void {
-  const report = program.command('report').description('reports');
+  const report = program.command('report').description(COMMAND_SUMMARIES.report);
   report
     .command('sla')
     .description('take-charge compliance per priority class and per Administration (tickets received in [from, to))')

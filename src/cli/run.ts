@@ -5,6 +5,7 @@ import type { IngestResult } from '../intake/result.js';
 import { isJson, withDesk } from './common.js';
 import { localTime, parseInstant, printJson, UsageError } from './output.js';
 import { acquireLease, LeaseHeld, releaseLease, renewLease } from '../store/lease.js';
+import { COMMAND_SUMMARIES } from './summaries.js';
 
 /** A lease not renewed for this long (a holder on another host that died) is taken over. */
 const LEASE_STALE_MS = 60_000;
@@ -12,7 +13,7 @@ const LEASE_STALE_MS = 60_000;
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('run the daemon: watch the mailboxes, process mail, send replies')
+    .description(COMMAND_SUMMARIES.run)
     .option('--once', 'one pass over every mailbox, drain the outbox, exit')
     .option('--now <iso>', 'fix the clock (tests and replays)')
     .action(async (o: { once?: boolean; now?: string }, cmd: Command) => {

@@ -11,6 +11,7 @@ import {
 import { isJson, withDesk } from './common.js';
 import { localTime, NegativeOutcome, parseInstant, printJson, table, UsageError } from './output.js';
 import { outboxView, ticketView, ticketWithEvents } from './views.js';
+import { COMMAND_SUMMARIES } from './summaries.js';
 
 const ACTION_HELP: Record<TicketAction, string> = {
   take: 'take a ticket in charge (the first take stops the take-charge SLA clock)',
@@ -175,7 +176,7 @@ function parseClass(s: string | undefined): string | undefined {
 }
 
 export function registerTickets(program: Command): void {
-  const tickets = program.command('tickets').description('help-desk tickets');
+  const tickets = program.command('tickets').description(COMMAND_SUMMARIES.tickets);
   tickets
     .command('list')
     .description('list tickets, oldest first, a page at a time')

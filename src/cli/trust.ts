@@ -12,6 +12,7 @@ import { loadTslSnapshot, TSL_SETUP_PROBLEMS, TslError, type TslListInfo, type T
 import { nameIdentity, type CertInfo } from '../signature/x509.js';
 import { isJson, type GlobalOptions } from './common.js';
 import { NegativeOutcome, parseInstant, printJson, UsageError } from './output.js';
+import { COMMAND_SUMMARIES } from './summaries.js';
 
 function certificateView(c: CertInfo, now: Date) {
   const from = new Date(c.x509.validFrom);
@@ -152,7 +153,7 @@ function printStore(title: string, v: ReturnType<typeof storeView>): string[] {
 }
 
 export function registerTrust(program: Command): void {
-  const trust = program.command('trust').description('what is trusted: PEC providers, the provider index, signature anchors, the trusted list');
+  const trust = program.command('trust').description(COMMAND_SUMMARIES.trust);
   trust
     .command('show')
     .description('list the trust anchors, CRLs, PEC providers and the trusted list, with their validity')

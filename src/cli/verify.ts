@@ -9,11 +9,12 @@ import { TslError } from '../signature/tsl-snapshot.js';
 import { verifyDocumentWithOnlineRevocation, type VerifyReport } from '../signature/verify.js';
 import { isJson, type GlobalOptions } from './common.js';
 import { NegativeOutcome, parseInstant, printJson, UsageError } from './output.js';
+import { COMMAND_SUMMARIES } from './summaries.js';
 
 export function registerVerify(program: Command): void {
   program
     .command('verify')
-    .description('verify a signed document (CAdES .p7m or PAdES PDF)')
+    .description(COMMAND_SUMMARIES.verify)
     .argument('<file>', 'the document')
     .option('--at <iso>', 'validation time (default: now)')
     .action(async (file: string, o: { at?: string }, cmd: Command) => {

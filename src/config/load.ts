@@ -8,13 +8,9 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { validate as validateCron } from 'node-cron';
 import { parseDayHours, WEEKDAY_ORDER, type ServiceInterval, type Weekday } from '../desk/calendar.js';
+import { ConfigError } from './errors.js';
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 // One weekday: ["08:00-13:00", "14:00-18:30"], the legacy { open, close }, or null/[] = closed.
 const dayHours = z

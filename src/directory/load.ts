@@ -1,8 +1,9 @@
 // Reading a directory file (or the `directory:` value of the config) with clear errors.
 import { formatZodIssues, readYamlFile } from '../config/load.js';
+import { DirectoryError } from './errors.js';
 import { directoryFileSchema, type DirectoryFile } from './model.js';
 
-export class DirectoryError extends Error {}
+export { DirectoryError };
 
 export function parseDirectory(value: unknown, source: string): DirectoryFile {
   const parsed = directoryFileSchema.safeParse(value);

@@ -1,6 +1,6 @@
 // The CLI contract (SPEC §8.1): global options anywhere, exit codes, clear errors, config.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bin, readSample, repoRoot, samples, Workspace } from './workspace.js';
@@ -55,6 +55,29 @@ describe('exit codes and errors', () => {
   it('--help exits 0', () => {
     expect(raw(['--help']).status).toBe(0);
     expect(raw(['tickets', '--help']).stdout).toContain('list');
+  });
+
+  it('the everyday commands start without the PDF and mail libraries (a command loads its own module only)', () => {
+    const heavy = ['pdfjs-dist', 'pdf-lib', 'mailparser', 'nodemailer', 'imapflow', 'node-forge'];
+    const packagesLoadedBy = (args: string[]) => {
+      const record = ws.path(`imports-${args.filter((a) => !a.includes('/')).join('-')}.txt`);
+      const r = spawnSync(process.execPath, ['--import', path.join(repoRoot, 'tests', 'support', 'record-imports.mjs'), bin, ...args], {
+        cwd: ws.dir,
+        encoding: 'utf8',
+        env: { ...process.env, PECDESK_LOG_LEVEL: 'warn', PECDESK_RECORD_IMPORTS: record },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      return new Set(readFileSync(record, 'utf8').split('\n').filter(Boolean).map((s) => s.split('/')[0]!));
+    };
+    const help = packagesLoadedBy(['--help']);
+    expect([...help]).toEqual(['commander']);
+    for (const args of [['tickets', 'list'], ['outbox', 'list'], ['quarantine', 'list']]) {
+      const loaded = packagesLoadedBy(['--config', ws.configPath, ...args]);
+      expect(loaded.has('better-sqlite3'), args.join(' ')).toBe(true);
+      expect(heavy.filter((p) => loaded.has(p)), args.join(' ')).toEqual([]);
+    }
+    // The recorder sees the heavy libraries when a command does load them.
+    expect(packagesLoadedBy(['--config', ws.configPath, 'ingest', path.join(samples, '01-casella-bloccata.eml')]).has('mailparser')).toBe(true);
   });
 });
 

@@ -1,0 +1,2 @@
+// The directory file's error, importable without the directory schema (see config/errors.ts).
+export class DirectoryError extends Error {}

@@ -1,0 +1,4 @@
+// Loaded with `node --import`: records every package a process imports (see import-hooks.mjs).
+import { register } from 'node:module';
+
+register('./import-hooks.mjs', import.meta.url);
