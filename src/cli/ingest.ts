@@ -31,10 +31,19 @@ export function registerIngest(program: Command): void {
         cmd,
         async (desk) => {
           const results: IngestResult[] = [];
-          const { ingestMessage } = await import('../intake/pipeline.js');
-          for (const { file, bytes } of inputs) {
-            const r = await ingestMessage(desk, { bytes, mailbox, source: 'file', sourceUid: null, file: path.resolve(file) }, fixed ?? new Date());
-            results.push({ ...r, file });
+          const { ingestBatch } = await import('../intake/pipeline.js');
+          // Group commit, as the daemon does: a batch of files per transaction and fsync round.
+          for (let i = 0; i < inputs.length; i += desk.cfg.daemon.batchMessages) {
+            const batch = inputs.slice(i, i + desk.cfg.daemon.batchMessages);
+            const outcomes = await ingestBatch(
+              desk,
+              batch.map(({ file, bytes }) => ({ bytes, mailbox, source: 'file' as const, sourceUid: null, file: path.resolve(file) })),
+              () => fixed ?? new Date(),
+            );
+            for (const [k, r] of outcomes.entries()) {
+              if (r instanceof Error) throw r; // not recorded (disk full, database locked): exit 2
+              results.push({ ...r, file: batch[k]!.file });
+            }
           }
           if (isJson(cmd)) printJson({ results });
           else process.stdout.write(resultsTable(results, desk.cfg.timezone));

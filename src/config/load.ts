@@ -247,9 +247,15 @@ export const configSchema = z
         // A PEC reply whose send a crash interrupted is re-sent only if no accettazione for it
         // arrives within this wait (every re-send is another certified delivery).
         pecUncertainWaitMinutes: z.number().min(0).default(60),
+        // Group commit: a Maildir backlog is recorded this many messages (or bytes) per
+        // transaction and fsync round; a batch's messages are held in memory together.
+        batchMessages: z.number().int().min(1).max(1000).default(50),
+        batchBytes: z.number().int().min(1).default(16 * 1024 * 1024),
       })
       .strict()
-      .default({ pollSeconds: 5, outboxRetryBaseSeconds: 60, outboxMaxAttempts: 10, stopSeconds: 10, pecUncertainWaitMinutes: 60 }),
+      .default({
+        pollSeconds: 5, outboxRetryBaseSeconds: 60, outboxMaxAttempts: 10, stopSeconds: 10, pecUncertainWaitMinutes: 60, batchMessages: 50, batchBytes: 16 * 1024 * 1024,
+      }),
     // The ops listener (/healthz, /metrics): PORT (127.0.0.1), HOST:PORT or [IPV6]:PORT; off when absent.
     http: z.object({ listen: httpListen.optional() }).strict().default({}),
     templatesDir: z.string().optional(),

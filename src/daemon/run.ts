@@ -4,7 +4,7 @@
 // finishes the item in hand; after daemon.stopSeconds, sockets are closed and the run ends.
 import { MAILBOX_NAMES, type MailboxName } from '../config/load.js';
 import type { IngestResult } from '../intake/result.js';
-import { ingestMessage, ingestTooLarge, reprocessStored } from '../intake/pipeline.js';
+import { ingestBatch, reprocessStored } from '../intake/pipeline.js';
 import { ImapSource, reconnectDelayMs } from '../mail/imap.js';
 import { MaildirSource } from '../mail/maildir.js';
 import type { Consume, MailSource, SourceStatus } from '../mail/source.js';
@@ -111,7 +111,7 @@ export function createSources(desk: Desk): MailSource[] {
   return MAILBOX_NAMES.map((mb) => {
     const cfg = desk.cfg.mailboxes[mb];
     if (cfg.imap) return new ImapSource(mb, cfg, { db: desk.db, raw: desk.raw, log: desk.log, maxMessageBytes: desk.cfg.limits.maxMessageBytes });
-    return new MaildirSource(mb, cfg.maildir!, desk.log);
+    return new MaildirSource(mb, cfg.maildir!, desk.log, { maxMessages: desk.cfg.daemon.batchMessages, maxBytes: desk.cfg.daemon.batchBytes });
   });
 }
 
@@ -134,16 +134,28 @@ export async function runDaemon(desk: Desk, opts: RunOptions): Promise<{ sourceF
   const outboxWakes = Object.fromEntries(MAILBOX_NAMES.map((mb) => [mb, stop.child()])) as Record<MailboxName, Wakeup>;
   let sourceFailures = 0;
 
-  const consume: Consume = async (m) => {
-    const inc = { mailbox: m.mailbox, source: m.source, sourceUid: m.sourceUid, file: m.file, arrivedAt: m.arrivedAt };
-    const result = 'bytes' in m ? await ingestMessage(desk, { ...inc, bytes: m.bytes, sha256: m.sha256 }, opts.clock()) : ingestTooLarge(desk, { ...inc, ...m.tooLarge }, opts.clock());
-    desk.log.info(
-      { mailbox: m.mailbox, sourceUid: m.sourceUid, messageId: result.messageId, classification: result.classification, ticket: result.ticket?.ref ?? null, quarantine: result.quarantine?.id ?? null },
-      'message processed',
+  const consume: Consume = async (batch) => {
+    const outcomes = await ingestBatch(
+      desk,
+      batch.map((m) => {
+        const inc = { mailbox: m.mailbox, source: m.source, sourceUid: m.sourceUid, file: m.file, arrivedAt: m.arrivedAt };
+        return 'bytes' in m ? { ...inc, bytes: m.bytes, sha256: m.sha256 } : { ...inc, tooLarge: m.tooLarge };
+      }),
+      opts.clock,
     );
-    opts.onMessage?.(m.mailbox, result);
-    if (result.reply) for (const w of Object.values(outboxWakes)) w.wake();
-    return result;
+    let replies = false;
+    outcomes.forEach((result, i) => {
+      if (result instanceof Error) return; // the source logs it and leaves the message unacknowledged
+      const m = batch[i]!;
+      desk.log.info(
+        { mailbox: m.mailbox, sourceUid: m.sourceUid, messageId: result.messageId, classification: result.classification, ticket: result.ticket?.ref ?? null, quarantine: result.quarantine?.id ?? null },
+        'message processed',
+      );
+      opts.onMessage?.(m.mailbox, result);
+      replies ||= result.reply !== null;
+    });
+    if (replies) for (const w of Object.values(outboxWakes)) w.wake();
+    return outcomes;
   };
   const drain = async (mailbox?: MailboxName) => {
     try {

@@ -104,7 +104,9 @@ export function runSlaCheck(
   const event = (t: TicketRow, type: SlaEventType, detail: Record<string, unknown>) =>
     addTicketEvent(desk.db, { ticketId: t.id, at, type, actor: 'system', detail });
 
-  // One ticket that cannot be handled (a broken template override) must not hold up the others.
+  // One ticket that cannot be handled (a broken template override) must not hold up the others:
+  // each is a savepoint of the pass's one transaction (a mass breach after an outage is one
+  // commit, not one per ticket).
   const each = (row: TicketRow, what: string, fn: () => void) => {
     try {
       desk.db.transaction(fn).immediate();
@@ -112,30 +114,38 @@ export function runSlaCheck(
       desk.log.error({ ticket: row.ref, error: (e as Error).message }, `SLA watch: ${what} failed; retrying at the next check`);
     }
   };
-  for (const { row } of decision.breached) {
-    each(row, 'breach', () => {
-      const t = getTicket(desk.db, row.id)!;
-      if (t.breached_at !== null || t.taken_at !== null) return; // changed since the list was read
-      const outboxId = breachTo ? queueNotice(desk, t, { template: 'sla-breach', to: breachTo, at }) : null;
-      markBreached(desk.db, t.id, at, outboxId === null ? null : at);
-      event(t, 'sla-breached', { takeChargeDueAt: t.take_charge_due_at, priority: t.priority, notified: outboxId === null ? null : { outboxId, to: breachTo } });
-      report.breached.push(t.ref);
-      if (outboxId !== null) report.notices++;
-    });
-  }
-  if (remindTo) {
-    for (const { row } of decision.remind) {
-      each(row, 'reminder', () => {
+  const pass = () => {
+    for (const { row } of decision.breached) {
+      each(row, 'breach', () => {
         const t = getTicket(desk.db, row.id)!;
-        if (t.reminded_at !== null || t.taken_at !== null || t.breached_at !== null) return;
-        const due = new Date(t.take_charge_due_at!);
-        const outboxId = queueNotice(desk, t, { template: 'sla-reminder', to: remindTo, at, vars: { timeLeft: timeLeft(due, now) } });
-        markReminded(desk.db, t.id, at);
-        event(t, 'sla-reminder', { takeChargeDueAt: t.take_charge_due_at, outboxId, to: remindTo });
-        report.reminded.push(t.ref);
-        report.notices++;
+        if (t.breached_at !== null || t.taken_at !== null) return; // changed since the list was read
+        const outboxId = breachTo ? queueNotice(desk, t, { template: 'sla-breach', to: breachTo, at }) : null;
+        markBreached(desk.db, t.id, at, outboxId === null ? null : at);
+        event(t, 'sla-breached', { takeChargeDueAt: t.take_charge_due_at, priority: t.priority, notified: outboxId === null ? null : { outboxId, to: breachTo } });
+        report.breached.push(t.ref);
+        if (outboxId !== null) report.notices++;
       });
     }
+    if (remindTo) {
+      for (const { row } of decision.remind) {
+        each(row, 'reminder', () => {
+          const t = getTicket(desk.db, row.id)!;
+          if (t.reminded_at !== null || t.taken_at !== null || t.breached_at !== null) return;
+          const due = new Date(t.take_charge_due_at!);
+          const outboxId = queueNotice(desk, t, { template: 'sla-reminder', to: remindTo, at, vars: { timeLeft: timeLeft(due, now) } });
+          markReminded(desk.db, t.id, at);
+          event(t, 'sla-reminder', { takeChargeDueAt: t.take_charge_due_at, outboxId, to: remindTo });
+          report.reminded.push(t.ref);
+          report.notices++;
+        });
+      }
+    }
+  };
+  try {
+    desk.db.transaction(pass).immediate();
+  } catch (e) {
+    desk.log.error({ error: (e as Error).message }, 'SLA watch: the pass could not be committed; retrying at the next check');
+    return { breached: [], reminded: [], notices: 0 };
   }
   if (report.breached.length || report.reminded.length) desk.log.info({ breached: report.breached, reminded: report.reminded }, 'SLA watch pass');
   return report;

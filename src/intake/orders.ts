@@ -66,10 +66,17 @@ function isPianoForm(spec: FormSpec, r: ExtractResult, hint: string): boolean {
   return r.problems.some((p) => p.code === 'no-form-fields') && /piano/i.test(hint);
 }
 
+const documentCandidates = (ex: Examined) => ex.content.attachments.filter((a) => isSigned(a) || isPdfAttachment(a));
+
+/** Whether the message carries a signed file or a PDF that could be a Piano or a contract. */
+export function hasDocumentCandidates(ex: Examined): boolean {
+  return documentCandidates(ex).length > 0;
+}
+
 /** Look at the attachments: is there a Piano, or a contract for a known order? */
 export async function examineDocuments(desk: Desk, ex: Examined, now: Date): Promise<OrderDocuments> {
   const content = ex.content;
-  const candidates = content.attachments.filter((a) => isSigned(a) || isPdfAttachment(a));
+  const candidates = documentCandidates(ex);
   if (candidates.length === 0) return { piano: null, contract: null };
   const trust = signatureTrust(desk);
   if (!trust) return { piano: null, contract: null };

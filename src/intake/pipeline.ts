@@ -22,7 +22,7 @@ import { openQuarantineFor, quarantineMessage, releaseQuarantine } from '../stor
 import { getTicket, getTicketByRef, ticketIdsForThreadKeys, type TicketRow } from '../store/tickets.js';
 import { examine, type Examined } from './examine.js';
 import {
-  contractFacts, examineDocuments, keepDocuments, orderPlanContext, pianoFacts, planContractIntake, planPianoIntake, type OrderDocuments,
+  contractFacts, examineDocuments, hasDocumentCandidates, keepDocuments, orderPlanContext, pianoFacts, planContractIntake, planPianoIntake, type OrderDocuments,
 } from './orders.js';
 import {
   planForAnomaly, planForMessage, planForReceipt, receiptApplies, type BouncedEntry, type PlanContext, type ReceiptFacts,
@@ -42,70 +42,176 @@ export interface IncomingMessage {
   sha256?: string;
 }
 
-/** Record then process one incoming message. Never throws for anything the message contains. */
+/** A message over limits.maxMessageBytes, already streamed into the raw store: never parsed. */
+export type TooLargeMessage = Omit<IncomingMessage, 'bytes'> & { tooLarge: { sha256: string; size: number } };
+
+export type BatchInput = IncomingMessage | TooLargeMessage;
+
+/** What parsing and examining a message found, before anything is written. */
+type Analysis =
+  | { ok: true; parsed: ParsedMessage; ex: Examined; docs: OrderDocuments }
+  | { ok: false; parsed: ParsedMessage | null; error: unknown };
+
+/** One message of a batch on its way to the commit. */
+interface Pending {
+  input: BatchInput;
+  sha256: string;
+  size: number;
+  now: Date;
+  /** The message's record when it exists already (a retry, an unfinished record). */
+  row: MessageRow | undefined;
+  analysis: Analysis;
+}
+
+/** Record then process one incoming message. Throws only when it could not be recorded. */
 export async function ingestMessage(desk: Desk, inc: IncomingMessage, now: Date): Promise<IngestResult> {
-  const sha256 = inc.sha256 ?? desk.raw.put(inc.bytes);
-  if (inc.sourceUid) {
-    const seen = findBySourceUid(desk.db, inc.mailbox, inc.source, inc.sourceUid);
-    // Already finished (a restart before the source was acknowledged): report, do nothing.
-    if (seen && seen.status !== 'received') return replayed(desk, seen);
-    if (seen) return processRecorded(desk, seen, inc.bytes, now, inc.arrivedAt);
-  } else {
-    const unfinished = findUnfinishedBySha(desk.db, inc.mailbox, sha256);
-    if (unfinished) return processRecorded(desk, unfinished, inc.bytes, now, inc.arrivedAt);
-  }
-  const row = insertMessage(desk.db, {
-    mailbox: inc.mailbox,
-    source: inc.source,
-    sourceUid: inc.sourceUid,
-    file: inc.file,
-    sha256,
-    size: inc.bytes.length,
-    recordedAt: now.toISOString(),
-  });
-  return processRecorded(desk, row, inc.bytes, now, inc.arrivedAt);
+  return recordedOrThrow((await ingestBatch(desk, [inc], () => now))[0]!);
+}
+
+function recordedOrThrow(r: IngestResult | Error): IngestResult {
+  if (r instanceof Error) throw r;
+  return r;
 }
 
 /**
- * A message over limits.maxMessageBytes, already streamed into the raw store: recorded and
- * quarantined with the reason, never parsed, never dropped.
+ * Group commit (issue 12): a batch of messages is made durable together, so the cost of
+ * durability is paid per batch, not per message —
+ *  1. every raw file written and fsynced, each directory fsynced once;
+ *  2. each message parsed and examined (no writes);
+ *  3. ONE immediate transaction records every message row and carries out every plan, each
+ *     message in its own savepoint: a message whose plan fails is quarantined alone;
+ *  4. the caller acknowledges at the source only what this returns as a result.
+ * If the batch's transaction cannot commit (disk full, a message whose quarantine itself fails),
+ * each message is committed on its own, so one bad message holds back only itself.
+ * Returns, per input in order, its result or the error that kept it from being recorded.
  */
-export function ingestTooLarge(desk: Desk, inc: Omit<IncomingMessage, 'bytes'> & { sha256: string; size: number }, now: Date): IngestResult {
-  const seen = inc.sourceUid ? findBySourceUid(desk.db, inc.mailbox, inc.source, inc.sourceUid) : undefined;
-  if (seen && seen.status !== 'received') return replayed(desk, seen);
-  const row =
-    seen ??
-    insertMessage(desk.db, {
-      mailbox: inc.mailbox, source: inc.source, sourceUid: inc.sourceUid, file: inc.file, sha256: inc.sha256, size: inc.size, recordedAt: now.toISOString(),
-    });
-  return quarantine(desk, row, null, tooLarge(desk, inc.size), now);
-}
-
-function tooLarge(desk: Desk, size: number): MessageRejected {
-  return new MessageRejected('too-large', `message of ${size} bytes exceeds limits.maxMessageBytes (${desk.cfg.limits.maxMessageBytes})`);
+export async function ingestBatch(desk: Desk, inputs: readonly BatchInput[], clock: () => Date): Promise<Array<IngestResult | Error>> {
+  let shas: Array<string | null>;
+  try {
+    shas = await desk.raw.putAll(inputs.map((i) => ('bytes' in i && !i.sha256 ? i.bytes : null)));
+  } catch (e) {
+    return inputs.map(() => asError(e));
+  }
+  const out: Array<IngestResult | Error | undefined> = new Array(inputs.length);
+  const pending: Array<{ index: number; p: Pending }> = [];
+  const flush = () => {
+    for (const { index, result } of commitPending(desk, pending.splice(0))) out[index] = result;
+  };
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i]!;
+    const sha256 = 'tooLarge' in input ? input.tooLarge.sha256 : (input.sha256 ?? shas[i]!);
+    try {
+      const found = existingRecord(desk, input, sha256);
+      // Already finished (a restart before the source was acknowledged): report, do nothing.
+      if (found && found.status !== 'received') {
+        out[i] = replayedResult(desk, found);
+        continue;
+      }
+      const now = clock();
+      const size = 'tooLarge' in input ? input.tooLarge.size : input.bytes.length;
+      const analysis = 'tooLarge' in input ? rejected(tooLarge(desk, size)) : await analyze(desk, input.bytes, now, input.arrivedAt, flush);
+      pending.push({ index: i, p: { input, sha256, size, now, row: found, analysis } });
+    } catch (e) {
+      out[i] = asError(e);
+    }
+  }
+  flush();
+  return out.map((r) => r ?? new Error('message neither recorded nor reported'));
 }
 
 /** Process a stored message again (quarantine retry, recovery after a crash). */
 export async function reprocessStored(desk: Desk, messageRowId: number, now: Date): Promise<IngestResult> {
   const row = getMessage(desk.db, messageRowId);
   if (!row) throw new Error(`message ${messageRowId} not found`);
-  return processRecorded(desk, row, desk.raw.get(row.sha256), now);
+  const bytes = desk.raw.get(row.sha256);
+  const input: IncomingMessage = { bytes, mailbox: row.mailbox as MailboxName, source: row.source as IncomingMessage['source'], sourceUid: row.source_uid, file: row.file, sha256: row.sha256 };
+  const analysis = await analyze(desk, bytes, now);
+  return recordedOrThrow(commitPending(desk, [{ index: 0, p: { input, sha256: row.sha256, size: row.size, now, row, analysis } }])[0]!.result);
 }
 
-function replayed(desk: Desk, row: MessageRow): IngestResult {
-  return replayedResult(desk, row);
+function existingRecord(desk: Desk, input: BatchInput, sha256: string): MessageRow | undefined {
+  if (input.sourceUid) return findBySourceUid(desk.db, input.mailbox, input.source, input.sourceUid);
+  return findUnfinishedBySha(desk.db, input.mailbox, sha256);
 }
 
-async function processRecorded(desk: Desk, row: MessageRow, bytes: Buffer, now: Date, arrivedAt?: Date): Promise<IngestResult> {
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+function rejected(error: unknown, parsed: ParsedMessage | null = null): Analysis {
+  return { ok: false, parsed, error };
+}
+
+function tooLarge(desk: Desk, size: number): MessageRejected {
+  return new MessageRejected('too-large', `message of ${size} bytes exceeds limits.maxMessageBytes (${desk.cfg.limits.maxMessageBytes})`);
+}
+
+/**
+ * Parse and examine: everything that reads the message, nothing that writes the database.
+ * Order documents are judged against the orders and the directory as the messages before them
+ * left them: `commitEarlier` commits the batch so far before they are read.
+ */
+async function analyze(desk: Desk, bytes: Buffer, now: Date, arrivedAt?: Date, commitEarlier?: () => void): Promise<Analysis> {
   let parsed: ParsedMessage | null = null;
   try {
     if (bytes.length > desk.cfg.limits.maxMessageBytes) throw tooLarge(desk, bytes.length);
     parsed = await parseMessage(bytes, mimeLimitsOf(desk.cfg.limits));
     const ex = await examine(desk, bytes, parsed, now, arrivedAt);
-    const docs = ex.sender && (!ex.pec || ex.pec.kind === 'posta-certificata') ? await examineDocuments(desk, ex, now) : { piano: null, contract: null };
-    return handleExamined(desk, row, ex, docs, now);
+    const withDocuments = ex.sender && (!ex.pec || ex.pec.kind === 'posta-certificata') && hasDocumentCandidates(ex);
+    if (withDocuments) commitEarlier?.();
+    const docs = withDocuments ? await examineDocuments(desk, ex, now) : { piano: null, contract: null };
+    // The documents' bytes are evidence: durable before the transaction that refers to them.
+    keepDocuments(desk, docs);
+    return { ok: true, parsed, ex, docs };
   } catch (e) {
-    return quarantine(desk, row, parsed, e, now);
+    return rejected(e, parsed);
+  }
+}
+
+/**
+ * Commit analysed messages: all in one transaction, or — when that fails — each in its own.
+ * Quarantines are logged once committed.
+ */
+function commitPending(desk: Desk, pending: ReadonlyArray<{ index: number; p: Pending }>): Array<{ index: number; result: IngestResult | Error }> {
+  if (pending.length === 0) return [];
+  const commit = (items: ReadonlyArray<{ index: number; p: Pending }>) => desk.db.transaction(() => items.map(({ p }) => record(desk, p))).immediate();
+  let results: Array<IngestResult | Error>;
+  try {
+    results = commit(pending);
+  } catch (e) {
+    if (pending.length === 1) return [{ index: pending[0]!.index, result: asError(e) }];
+    desk.log.warn({ messages: pending.length, error: (e as Error).message }, 'batch commit failed; committing its messages one by one');
+    results = pending.map((item) => {
+      try {
+        return commit([item])[0]!;
+      } catch (err) {
+        return asError(err);
+      }
+    });
+  }
+  return pending.map(({ index, p }, k) => {
+    const result = results[k]!;
+    if (!(result instanceof Error) && result.quarantine) {
+      desk.log.warn({ file: p.input.file, mailbox: p.input.mailbox, quarantine: result.quarantine.id, reason: result.quarantine.reason }, 'message quarantined');
+    }
+    return { index, result };
+  });
+}
+
+/** In the batch's transaction: the message's record, then its outcome (quarantine on any failure). */
+function record(desk: Desk, p: Pending): IngestResult {
+  const { input } = p;
+  const row =
+    p.row ??
+    insertMessage(desk.db, {
+      mailbox: input.mailbox, source: input.source, sourceUid: input.sourceUid, file: input.file, sha256: p.sha256, size: p.size, recordedAt: p.now.toISOString(),
+    });
+  const a = p.analysis;
+  if (!a.ok) return quarantine(desk, row, a.parsed, a.error, p.now);
+  try {
+    return handleExamined(desk, row, a.ex, a.docs, p.now);
+  } catch (e) {
+    return quarantine(desk, row, a.parsed, e, p.now);
   }
 }
 
@@ -114,7 +220,7 @@ function quarantine(desk: Desk, row: MessageRow, parsed: ParsedMessage | null, e
   const detail = e instanceof MessageRejected ? null : ((e as Error)?.stack ?? null);
   const sender = parsed?.from?.address ?? null;
   const nowIso = now.toISOString();
-  const id = desk.db.transaction(() => {
+  return desk.db.transaction(() => {
     const open = openQuarantineFor(desk.db, row.id);
     if (open) releaseQuarantine(desk.db, open.id, nowIso);
     const qid = quarantineMessage(desk.db, { messageRowId: row.id, file: row.file, mailbox: row.mailbox, reason, detail, at: nowIso });
@@ -141,8 +247,6 @@ function quarantine(desk: Desk, row: MessageRow, parsed: ParsedMessage | null, e
     });
     return result;
   }).immediate();
-  desk.log.warn({ messageRow: row.id, file: row.file, mailbox: row.mailbox, reason }, 'message quarantined');
-  return id;
 }
 
 function messageKind(parsed: ParsedMessage): MessageKind {
@@ -183,8 +287,6 @@ function handleExamined(desk: Desk, row: MessageRow, ex: Examined, docs: OrderDo
 
   const kind = messageKind(content);
   if (kind === 'email' && (docs.piano || docs.contract)) {
-    // The documents' bytes are evidence: in the raw store before the transaction refers to them.
-    keepDocuments(desk, docs);
     const plan = docs.piano
       ? planPianoIntake(pianoFacts(desk, row, ex, docs.piano, nowIso), orderPlanContext(desk))
       : planContractIntake(contractFacts(desk, ex, docs.contract!), orderPlanContext(desk));

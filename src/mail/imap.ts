@@ -220,15 +220,13 @@ export class ImapSource implements MailSource {
       // Streamed to disk; held in memory once, and only when within the size limit.
       const stored = await this.deps.raw.putStream(dl.content);
       const base = { mailbox: this.mailbox, source: 'imap' as const, sourceUid, file, arrivedAt };
-      try {
-        if (stored.size > this.deps.maxMessageBytes) {
-          log.warn({ size: stored.size, sha256: stored.sha256 }, 'message over limits.maxMessageBytes: quarantined unparsed');
-          await consume({ ...base, tooLarge: stored });
-        } else {
-          await consume({ ...base, bytes: this.deps.raw.get(stored.sha256), sha256: stored.sha256 });
-        }
-      } catch (e) {
-        log.error({ error: (e as Error).message }, 'cannot record message; left on the server for the next pass');
+      if (stored.size > this.deps.maxMessageBytes) log.warn({ size: stored.size, sha256: stored.sha256 }, 'message over limits.maxMessageBytes: quarantined unparsed');
+      // One message per commit here: the server round trips, not fsync, set the pace of IMAP.
+      const [outcome] = await consume([
+        stored.size > this.deps.maxMessageBytes ? { ...base, tooLarge: stored } : { ...base, bytes: this.deps.raw.get(stored.sha256), sha256: stored.sha256 },
+      ]);
+      if (outcome instanceof Error) {
+        log.error({ error: outcome.message }, 'cannot record message; left on the server for the next pass');
         return false;
       }
     }

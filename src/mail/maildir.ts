@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { MailboxName } from '../config/load.js';
 import type { Logger } from '../runtime/logger.js';
 import { fsyncDir } from '../store/raw-store.js';
-import { newStatus, setState, type Consume, type MailSource } from './source.js';
+import { newStatus, setState, type BatchLimits, type Consume, type MailSource, type SourceMessage } from './source.js';
 
 let deliveries = 0;
 
@@ -73,6 +73,8 @@ export class MaildirSource implements MailSource {
     readonly mailbox: MailboxName,
     root: string,
     private readonly log: Logger,
+    /** Group commit: at most this many messages, or this many bytes, per commit. */
+    private readonly batch: BatchLimits = { maxMessages: 1, maxBytes: Infinity },
   ) {
     this.md = new Maildir(root);
   }
@@ -84,6 +86,25 @@ export class MaildirSource implements MailSource {
   async pass(consume: Consume, shouldStop: () => boolean): Promise<number> {
     this.md.ensure();
     let handled = 0;
+    let batch: Array<SourceMessage & { name: string; bytes: Buffer }> = [];
+    let batchBytes = 0;
+    const commit = async () => {
+      if (batch.length === 0) return;
+      const taken = batch;
+      batch = [];
+      batchBytes = 0;
+      const outcomes = await consume(taken);
+      taken.forEach((m, i) => {
+        const outcome = outcomes[i];
+        if (outcome instanceof Error || outcome === undefined) {
+          // The desk failing to record it (disk full, database locked): left in new/ for the next pass.
+          this.log.error({ mailbox: this.mailbox, sourceUid: m.sourceUid, error: outcome?.message ?? 'no outcome' }, 'cannot record message; left in new/ for the next pass');
+          return;
+        }
+        this.md.acknowledge(m.name);
+        handled++;
+      });
+    };
     for (const name of this.md.listNew()) {
       if (shouldStop()) break;
       let read: { bytes: Buffer; arrivedAt: Date };
@@ -94,17 +115,13 @@ export class MaildirSource implements MailSource {
         this.log.warn({ mailbox: this.mailbox, name, error: (e as Error).message }, 'cannot read Maildir message');
         continue;
       }
-      const uid = Maildir.uid(name);
-      try {
-        await consume({ mailbox: this.mailbox, source: 'maildir', sourceUid: uid, file: this.md.pathOf(name), arrivedAt: read.arrivedAt, bytes: read.bytes });
-      } catch (e) {
-        // The desk failing to record it (disk full, database locked): left in new/ for the next pass.
-        this.log.error({ mailbox: this.mailbox, sourceUid: uid, error: (e as Error).message }, 'cannot record message; left in new/ for the next pass');
-        continue;
-      }
-      this.md.acknowledge(name);
-      handled++;
+      // Bounded in count and bytes: memory stays bounded by the batch, not by the backlog.
+      if (batch.length > 0 && batchBytes + read.bytes.length > this.batch.maxBytes) await commit();
+      batch.push({ name, mailbox: this.mailbox, source: 'maildir', sourceUid: Maildir.uid(name), file: this.md.pathOf(name), arrivedAt: read.arrivedAt, bytes: read.bytes });
+      batchBytes += read.bytes.length;
+      if (batch.length >= this.batch.maxMessages) await commit();
     }
+    await commit();
     setState(this.status, 'idle', null);
     return handled;
   }

@@ -19,8 +19,17 @@ export type SourceMessage =
   /** Over limits.maxMessageBytes: already in the raw store, to be quarantined unparsed. */
   | (SourceMessageBase & { tooLarge: { sha256: string; size: number } });
 
-/** Records and processes one message; throws when it could not be recorded (not acknowledged then). */
-export type Consume = (m: SourceMessage) => Promise<IngestResult>;
+/**
+ * Records and processes a batch of messages in one group commit. Per message, in order: its
+ * result, or the error that kept it from being recorded (that one is not acknowledged).
+ */
+export type Consume = (batch: SourceMessage[]) => Promise<Array<IngestResult | Error>>;
+
+/** How many messages, and how many bytes of them, one group commit takes at most. */
+export interface BatchLimits {
+  maxMessages: number;
+  maxBytes: number;
+}
 
 export type SourceState = 'starting' | 'connecting' | 'connected' | 'idle' | 'polling' | 'disconnected' | 'auth-failed' | 'stopped';
 

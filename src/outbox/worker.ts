@@ -2,14 +2,14 @@
 // transport — SMTP when configured, else an .eml file in outboxDir. Temporary failures retry
 // with exponential backoff, a 5xx answer is final; the queue lives in SQLite, so it survives
 // outages and restarts, and a send interrupted by a crash is found at the next start.
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { isLoopbackHost, type MailboxName, type SmtpConfig } from '../config/load.js';
 import { AccessTokenSource } from '../mail/oauth.js';
 import type { Desk } from '../runtime/context.js';
-import { fsyncDir } from '../store/raw-store.js';
+import { writeFileDurably, writeFilesDurably } from '../store/raw-store.js';
 import { dueOutbox, markAttemptFailed, markSending, markSent, type OutboxAttachment, type OutboxRow } from '../store/outbox.js';
 
 export interface DrainReport {
@@ -116,25 +116,22 @@ export class MailboxTransports {
   }
 }
 
-/** Write a reply to the mailbox's outboxDir (no SMTP configured); idempotent by file name. */
-function writeOutboxFile(desk: Desk, e: Pick<OutboxRow, 'id' | 'mailbox' | 'subject' | 'template'>, raw: Buffer): string {
+/** Where a reply goes when its mailbox has no SMTP: a file in outboxDir, named by entry and ticket. */
+function outboxFile(desk: Desk, e: Pick<OutboxRow, 'id' | 'mailbox' | 'subject' | 'template'>): string {
   const dir = desk.cfg.mailboxes[e.mailbox as MailboxName].outboxDir!;
-  mkdirSync(dir, { recursive: true });
   const ticketPart = /\[(HD-\d{4}-\d{6})\]/.exec(e.subject)?.[1] ?? e.template;
-  const file = path.join(dir, `${String(e.id).padStart(6, '0')}-${ticketPart}.eml`);
-  if (!existsSync(file)) {
-    const tmp = `${file}.tmp`;
-    writeFileSync(tmp, raw, { flush: true });
-    renameSync(tmp, file);
-    fsyncDir(dir);
-  }
-  return file;
+  return path.join(dir, `${String(e.id).padStart(6, '0')}-${ticketPart}.eml`);
 }
 
 /** Send one message now, through the mailbox's SMTP or into its outboxDir (operator actions). */
 export async function deliver(desk: Desk, e: Pick<OutboxRow, 'id' | 'mailbox' | 'from_addr' | 'to_addr' | 'subject' | 'template'>, raw: Buffer, transports?: MailboxTransports): Promise<string> {
   const mailbox = e.mailbox as MailboxName;
-  if (!desk.cfg.mailboxes[mailbox].smtp) return writeOutboxFile(desk, e, raw);
+  if (!desk.cfg.mailboxes[mailbox].smtp) {
+    // Idempotent by name: a reply written before a crash is not written twice.
+    const file = outboxFile(desk, e);
+    if (!existsSync(file)) writeFileDurably(file, raw);
+    return file;
+  }
   const own = transports ?? new MailboxTransports(desk);
   try {
     return await own.send(mailbox, { from: e.from_addr, to: e.to_addr }, raw);
@@ -154,20 +151,61 @@ export interface DrainOptions {
   shouldStop?: () => boolean;
 }
 
+/** Entries read from the queue at a time: the drain's memory is bounded by a page, not the queue. */
+const OUTBOX_PAGE = 100;
+
 /** Send every due entry once. */
 export async function drainOutbox(desk: Desk, now: Date, opts: DrainOptions = {}): Promise<DrainReport> {
   const report: DrainReport = { sent: [], failed: [] };
   const transports = opts.transports ?? new MailboxTransports(desk);
   try {
-    for (const e of dueOutbox(desk.db, now.toISOString(), opts.mailbox)) {
-      if (opts.shouldStop?.()) break;
-      if (opts.onlyId !== undefined && e.id !== opts.onlyId) continue;
-      await sendEntry(desk, e, now, transports, report, opts.shouldStop);
+    let after = 0;
+    while (!opts.shouldStop?.()) {
+      const page = dueOutbox(desk.db, now.toISOString(), opts.mailbox, OUTBOX_PAGE, after);
+      if (page.length === 0) break;
+      after = page.at(-1)!.id;
+      const due = opts.onlyId === undefined ? page : page.filter((e) => e.id === opts.onlyId);
+      const viaSmtp = (e: OutboxRow) => Boolean(desk.cfg.mailboxes[e.mailbox as MailboxName].smtp);
+      await writeFiles(desk, due.filter((e) => !viaSmtp(e)), now, report);
+      for (const e of due.filter(viaSmtp)) {
+        if (opts.shouldStop?.()) break;
+        await sendEntry(desk, e, now, transports, report, opts.shouldStop);
+      }
     }
   } finally {
     if (!opts.transports) transports.close();
   }
   return report;
+}
+
+/**
+ * Replies that go to outboxDir files, a page at a time (group commit): taken in one
+ * transaction, each file written and fsynced, each directory fsynced once, then all marked sent
+ * in one transaction. A crash in between leaves them "sending": uncertain at the next start and
+ * written again under the same name and Message-ID.
+ */
+async function writeFiles(desk: Desk, entries: OutboxRow[], now: Date, report: DrainReport): Promise<void> {
+  if (entries.length === 0) return;
+  const takenAt = new Date().toISOString();
+  const taken = desk.db.transaction(() => entries.filter((e) => markSending(desk.db, e.id, takenAt))).immediate();
+  const written: Array<{ e: OutboxRow; file: string; bytes?: Buffer }> = [];
+  for (const e of taken) {
+    try {
+      const file = outboxFile(desk, e);
+      // Idempotent by name: a reply written before a crash is not written twice.
+      written.push(existsSync(file) ? { e, file } : { e, file, bytes: await composeOutboxMessage(desk, e, now) });
+    } catch (err) {
+      recordFailure(desk, e, now, smtpError(err), report);
+    }
+  }
+  await writeFilesDurably(written.flatMap(({ file, bytes }) => (bytes ? [{ file, bytes }] : [])));
+  desk.db.transaction(() => {
+    for (const { e, file } of written) markSent(desk.db, e.id, now.toISOString(), file);
+  }).immediate();
+  for (const { e, file } of written) {
+    report.sent.push({ id: e.id, to: e.to_addr, via: file });
+    desk.log.info({ outbox: e.id, messageId: e.message_id, to: e.to_addr, template: e.template, via: file, ...(e.uncertain_at ? { resentAfterUncertain: true } : {}) }, 'reply sent');
+  }
 }
 
 async function sendEntry(desk: Desk, e: OutboxRow, now: Date, transports: MailboxTransports, report: DrainReport, stopping?: () => boolean): Promise<void> {
@@ -189,10 +227,15 @@ async function sendEntry(desk: Desk, e: OutboxRow, now: Date, transports: Mailbo
       log.warn({ to: e.to_addr, error: text }, 'send cut off by the stop');
       return;
     }
-    const final = permanent || e.attempts + 1 >= desk.cfg.daemon.outboxMaxAttempts;
-    const next = final ? null : new Date(now.getTime() + backoffSeconds(desk, e.attempts) * 1000).toISOString();
-    markAttemptFailed(desk.db, e.id, text, next);
-    report.failed.push({ id: e.id, to: e.to_addr, error: text, final });
-    log.warn({ to: e.to_addr, error: text, nextAttemptAt: next }, final ? 'reply failed for good' : 'reply send failed, will retry');
+    recordFailure(desk, e, now, { text, permanent }, report);
   }
+}
+
+/** A failed attempt: retried with backoff, or failed for good (a 5xx, or out of attempts). */
+function recordFailure(desk: Desk, e: OutboxRow, now: Date, { text, permanent }: { text: string; permanent: boolean }, report: DrainReport): void {
+  const final = permanent || e.attempts + 1 >= desk.cfg.daemon.outboxMaxAttempts;
+  const next = final ? null : new Date(now.getTime() + backoffSeconds(desk, e.attempts) * 1000).toISOString();
+  markAttemptFailed(desk.db, e.id, text, next);
+  report.failed.push({ id: e.id, to: e.to_addr, error: text, final });
+  desk.log.warn({ outbox: e.id, messageId: e.message_id, to: e.to_addr, error: text, nextAttemptAt: next }, final ? 'reply failed for good' : 'reply send failed, will retry');
 }

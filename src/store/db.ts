@@ -17,7 +17,34 @@ export function openDatabase(file: string): Db {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 10000');
+  cacheStatements(db);
   return db;
+}
+
+/** Statements kept per connection; the SQL texts are the program's own, so they are few. */
+const STATEMENT_CACHE_SIZE = 512;
+
+/**
+ * Prepare each SQL text once per connection (preparing on every call cost ~7 % of intake). A
+ * cached statement is handed out in its default modes, since .pluck()/.raw()/.expand() change
+ * the statement itself; one still iterating (busy) is not shared: a fresh one is prepared.
+ */
+function cacheStatements(db: Db): void {
+  const prepare = db.prepare.bind(db);
+  const cache = new Map<string, Database.Statement>();
+  db.prepare = ((sql: string) => {
+    const cached = cache.get(sql);
+    if (cached && !cached.busy) {
+      if (cached.reader) cached.pluck(false).raw(false).expand(false);
+      return cached;
+    }
+    const fresh = prepare(sql);
+    if (!cached) {
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      cache.set(sql, fresh);
+    }
+    return fresh;
+  }) as Db['prepare'];
 }
 
 export interface Migration {

@@ -127,14 +127,15 @@ export function setPecIdentificativo(db: Db, id: number, identificativo: string,
  * Queued entries to send now (of one mailbox, or all): never tried yet, or whose backoff (or,
  * for an uncertain PEC entry, whose wait for an accettazione) has run out.
  */
-export function dueOutbox(db: Db, nowIso: string, mailbox?: string, limit = 500): OutboxRow[] {
+/** Entries due now, in id order after `afterId`: a page at a time, never the whole queue in memory. */
+export function dueOutbox(db: Db, nowIso: string, mailbox?: string, limit = 100, afterId = 0): OutboxRow[] {
   return db
     .prepare(
       `SELECT * FROM outbox WHERE status = 'queued' AND sending_since IS NULL
-         AND ((attempts = 0 AND uncertain_at IS NULL) OR next_attempt_at <= ?) AND (? IS NULL OR mailbox = ?)
+         AND ((attempts = 0 AND uncertain_at IS NULL) OR next_attempt_at <= ?) AND (? IS NULL OR mailbox = ?) AND id > ?
        ORDER BY id LIMIT ?`,
     )
-    .all(nowIso, mailbox ?? null, mailbox ?? null, limit) as OutboxRow[];
+    .all(nowIso, mailbox ?? null, mailbox ?? null, afterId, limit) as OutboxRow[];
 }
 
 /** Committed before a send starts: a crash from here to markSent leaves the entry uncertain. */
