@@ -1,18 +1,15 @@
-// npm run bench (part): verifying a signed 1 MB PDF with pecdesk vs `openssl cms -verify` on
-// the same signature and bytes, with the test trust store (one CA) and with a store the size of
-// the Italian trusted list (1,000 anchors: the test CA among 999 generated ones; openssl gets
-// the same certificates as its CAfile). Measured, never asserted.
-import { execFileSync, spawnSync } from 'node:child_process';
+// Signature verification against `openssl cms -verify`: the openssl side of workload (b) of
+// `npm run bench` (the same signed Pianos the daemon path verifies), and workload (h): a signed
+// 1 MB PDF verified by `pecdesk verify` and in process, beside openssl on the same signature
+// and bytes, with the test trust store (one CA) and with a store the size of the Italian
+// trusted list (1,000 anchors: the test CA among 999 generated ones; openssl gets the same
+// certificates as its CAfile). Measured, never asserted.
+import { spawnSync } from 'node:child_process';
 import { checkPrimeSync, createHash, createPrivateKey, createPublicKey, sign as cryptoSign } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildPdf, pdfSignatures, signPdf } from '../fixtures/signatures/generate.mjs';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { verifyDocument } = await import(path.join(root, 'dist', 'signature', 'verify.js'));
-const { loadTrustStore } = await import(path.join(root, 'dist', 'signature', 'trust.js'));
+import { fmtMiB, fmtMs, measureOk, medianRuns, pecdeskBin, root } from './lib/measure.mjs';
 
 // ---------------------------------------------------------------------------------------
 // 999 CA certificates, the same bytes every run: one seeded RSA-2048 key (a key per CA would
@@ -79,7 +76,7 @@ function seededRsaKey(seed) {
 const pem = (der) => `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;
 
 /** `count` self-signed CA certificates as PEM files in `dir`. */
-function writeBenchAnchors(dir, count) {
+export function writeBenchAnchors(dir, count) {
   const key = seededRsaKey('pecdesk-bench-trust-anchors-v1');
   const sigAlg = SEQ(OID('1.2.840.113549.1.1.11'), Buffer.from([5, 0]));
   const utc = (s) => tlv(0x17, s);
@@ -106,67 +103,103 @@ function writeBenchAnchors(dir, count) {
 }
 
 // ---------------------------------------------------------------------------------------
+// openssl, the bare component
 
-const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
-const dir = mkdtempSync(path.join(tmpdir(), 'pecdesk-bench-verify-'));
-// ~1 MB of page text: a long contract.
-const text = Array.from({ length: 3000 }, (_, i) => `Articolo ${i + 1}: il fornitore eroga i servizi del Piano dei Fabbisogni.`).join('\n');
-const pdf = signPdf(buildPdf({ text }), { signer: 'rsa', time: new Date('2026-04-15T09:30:00Z') });
-const file = path.join(dir, 'signed.pdf');
-writeFileSync(file, pdf);
-const testTrust = path.join(root, 'fixtures', 'signatures', 'out', 'trust');
-const bigTrust = path.join(dir, 'trust-1000');
-mkdirSync(bigTrust);
-writeBenchAnchors(bigTrust, 999);
-for (const f of readdirSync(testTrust)) copyFileSync(path.join(testTrust, f), path.join(bigTrust, f));
-const caFile = path.join(dir, 'cafile-1000.pem');
-writeFileSync(caFile, readdirSync(bigTrust).filter((f) => f.endsWith('.pem')).sort().map((f) => readFileSync(path.join(bigTrust, f), 'latin1')).join(''));
-const at = new Date('2026-06-01T00:00:00Z');
-const haveOpenssl = spawnSync('openssl', ['version']).status === 0;
+export const haveOpenssl = spawnSync('openssl', ['version']).status === 0;
+export const TEST_SIGNATURE_TRUST = path.join(root, 'fixtures', 'signatures', 'out', 'trust');
+export const TEST_SIGNATURE_CA = path.join(TEST_SIGNATURE_TRUST, 'test-qualified-ca.pem');
 
-// The same check with openssl: the CMS from /Contents over the bytes of the /ByteRange.
-const sig = pdfSignatures(pdf)[0];
-writeFileSync(path.join(dir, 'sig.der'), sig.cms);
-writeFileSync(path.join(dir, 'signed-bytes'), sig.signedBytes);
-const ossl = (ca) => ['cms', '-verify', '-binary', '-inform', 'DER', '-in', path.join(dir, 'sig.der'), '-content', path.join(dir, 'signed-bytes'),
-  '-CAfile', ca, '-purpose', 'any', '-attime', String(Math.floor(at.getTime() / 1000)), '-out', '/dev/null'];
-
-function measure(trustDir, ca, n) {
-  // In process, the store loaded once (as the daemon has it).
-  let t0 = process.hrtime.bigint();
-  const trust = loadTrustStore(trustDir);
-  const loadMs = ms(t0);
-  t0 = process.hrtime.bigint();
-  loadTrustStore(trustDir); // unchanged: what every later call costs
-  const reloadMs = ms(t0);
-  verifyDocument(file, pdf, trust, at); // warm-up
-  t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) {
-    const r = verifyDocument(file, pdf, trust, at);
-    if (!r.valid) throw new Error(`bench file did not verify: ${r.problems}`);
-  }
-  const inProcessMs = ms(t0) / n;
-  let opensslMs = NaN;
-  if (haveOpenssl) {
-    execFileSync('openssl', ossl(ca), { stdio: 'ignore' });
-    t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) execFileSync('openssl', ossl(ca), { stdio: 'ignore' });
-    opensslMs = ms(t0) / n;
-  }
-  // The whole CLI, process start included: the store parsed afresh every time.
-  const cfg = path.join(dir, `c-${path.basename(trustDir)}.yaml`);
-  writeFileSync(cfg, `dataDir: ${dir}/data\ntrust: { signatures: ${trustDir} }\nmailboxes:\n  pec: { address: p@x.it, maildir: ${dir}/m1, outboxDir: ${dir}/o }\n  support: { address: s@x.it, maildir: ${dir}/m2, outboxDir: ${dir}/o }\n`);
-  const cli = () => execFileSync(process.execPath, [path.join(root, 'bin', 'pecdesk.js'), '--config', cfg, 'verify', file, '--at', at.toISOString()], { stdio: 'ignore' });
-  cli();
-  t0 = process.hrtime.bigint();
-  for (let i = 0; i < 5; i++) cli();
-  const cliMs = ms(t0) / 5;
-  return { loadMs, reloadMs, inProcessMs, opensslMs, cliMs };
+/** `openssl cms -verify` of a DER CMS (attached, or detached over `content`) at `at`, against `caFile`. */
+export function opensslVerifyArgs({ cms, content, caFile, at }) {
+  return ['cms', '-verify', '-binary', '-inform', 'DER', '-in', cms, ...(content ? ['-content', content] : []),
+    '-CAfile', caFile, '-purpose', 'any', '-attime', String(Math.floor(at.getTime() / 1000)), '-out', '/dev/null'];
 }
 
-const mb = (pdf.length / 1048576).toFixed(2);
-const small = measure(testTrust, path.join(testTrust, 'test-qualified-ca.pem'), 20);
-console.log(`verify signed PDF (${mb} MB), 1 anchor: pecdesk in-process ${small.inProcessMs.toFixed(1)} ms, openssl cms -verify ${small.opensslMs.toFixed(1)} ms (process included), ratio ${(small.inProcessMs / small.opensslMs).toFixed(2)}; pecdesk CLI ${small.cliMs.toFixed(0)} ms (process included), ratio ${(small.cliMs / small.opensslMs).toFixed(2)}`);
-const big = measure(bigTrust, caFile, 10);
-console.log(`verify signed PDF (${mb} MB), 1,000 anchors: pecdesk in-process ${big.inProcessMs.toFixed(1)} ms, openssl cms -verify ${big.opensslMs.toFixed(1)} ms (process included, same 1,000 as -CAfile), ratio ${(big.inProcessMs / big.opensslMs).toFixed(2)}; pecdesk CLI ${big.cliMs.toFixed(0)} ms (process included), ratio ${(big.cliMs / big.opensslMs).toFixed(2)}, ${(big.cliMs - small.cliMs).toFixed(0)} ms over 1 anchor; store load ${big.loadMs.toFixed(1)} ms first, ${big.reloadMs.toFixed(1)} ms unchanged`);
-rmSync(dir, { recursive: true, force: true });
+/**
+ * One openssl process per argument list, one after the other from a shell script (no Node spawn
+ * cost counted), measured as a whole: ms per verification, and the peak RSS of any of them (GNU
+ * time's %M covers the script's children). The first failure fails the measurement.
+ */
+export async function opensslEach(argLists, dir) {
+  const quote = (a) => `'${a.replace(/'/g, "'\\''")}'`;
+  const script = path.join(dir, `openssl-${argLists.length}-${Date.now()}.sh`);
+  writeFileSync(script, `set -e\n${argLists.map((args) => `openssl ${args.map(quote).join(' ')}`).join('\n')}\n`);
+  const r = await measureOk('/bin/sh', [script], { stdout: 'ignore' });
+  return { seconds: r.seconds, perRunMs: (r.seconds * 1000) / argLists.length, peakKiB: r.peakKiB };
+}
+
+// ---------------------------------------------------------------------------------------
+// Workload (h)
+
+const AT = new Date('2026-06-01T00:00:00Z');
+
+async function verifyRow(ctx, { id, label, file, pdf, trustDir, caFile, sig, n }) {
+  const { verifyDocument } = await import(path.join(root, 'dist', 'signature', 'verify.js'));
+  const { loadTrustStore } = await import(path.join(root, 'dist', 'signature', 'trust.js'));
+  // In process, the store loaded once (as the daemon has it); then what an unchanged reload costs.
+  let t0 = performance.now();
+  const trust = loadTrustStore(trustDir);
+  const loadMs = performance.now() - t0;
+  t0 = performance.now();
+  loadTrustStore(trustDir);
+  const reloadMs = performance.now() - t0;
+  const problems = [];
+  const check = verifyDocument(file, pdf, trust, AT);
+  if (!check.valid) problems.push(`did not verify: ${check.problems.join(',')}`);
+  t0 = performance.now();
+  for (let i = 0; i < n; i++) verifyDocument(file, pdf, trust, AT);
+  const inProcessMs = (performance.now() - t0) / n;
+  // The whole CLI, process start included: the store parsed afresh every time.
+  const cfg = path.join(ctx.tmp, `c-${id}.yaml`);
+  writeFileSync(cfg, `dataDir: ${ctx.tmp}/data\ntrust: { signatures: ${trustDir} }\n`);
+  const cli = await medianRuns(process.execPath, [pecdeskBin, '--config', cfg, 'verify', file, '--at', AT.toISOString()], 7);
+  const ossl = haveOpenssl ? await opensslEach(Array.from({ length: n }, () => opensslVerifyArgs({ cms: sig.cms, content: sig.content, caFile, at: AT })), ctx.tmp) : null;
+  if (!ossl) problems.push('no openssl');
+  const cliMs = cli.seconds * 1000;
+  return {
+    id,
+    workload: `verify a signed ${(pdf.length / 1048576).toFixed(2)} MB PDF (PAdES), ${label}, pecdesk verify`,
+    pecdesk: `${fmtMs(cliMs)} ms`,
+    bare: ossl ? `openssl cms -verify ${fmtMs(ossl.perRunMs)} ms` : '—',
+    ratio: ossl ? cliMs / ossl.perRunMs : NaN,
+    rss: `${fmtMiB(cli.peakKiB)} / ${ossl ? fmtMiB(ossl.peakKiB) : '—'}`,
+    notes: [...(problems.length ? [`PROBLEM: ${problems.join(', ')}`] : []),
+      `in process ${fmtMs(inProcessMs)} ms${ossl ? ` (${(inProcessMs / ossl.perRunMs).toFixed(2)}× openssl)` : ''}, store load ${fmtMs(loadMs)} ms first, ${fmtMs(reloadMs)} ms unchanged; CLI and openssl include process start`].join('; '),
+    problems,
+    data: {
+      input: { pdfBytes: pdf.length, anchors: readdirSync(trustDir).filter((f) => f.endsWith('.pem')).length, sha256: createHash('sha256').update(pdf).digest('hex'), caFileSha256: createHash('sha256').update(readFileSync(caFile)).digest('hex') },
+      pecdesk: { command: 'pecdesk verify FILE --at …', medianMs: cliMs, runsMs: cli.runs.map((r) => r.seconds * 1000), peakRssMiB: cli.peakKiB / 1024, inProcessMs, storeLoadMs: loadMs, storeReloadMs: reloadMs },
+      bare: ossl && { component: 'openssl cms -verify -CAfile (same anchors), one process per run', msPerRun: ossl.perRunMs, runs: n, peakRssMiB: ossl.peakKiB / 1024 },
+    },
+  };
+}
+
+export const workloads = [
+  {
+    id: 'h',
+    async run(ctx) {
+      // ~1 MB of page text: a long contract.
+      const text = Array.from({ length: 3000 }, (_, i) => `Articolo ${i + 1}: il fornitore eroga i servizi del Piano dei Fabbisogni.`).join('\n');
+      const pdf = signPdf(buildPdf({ text }), { signer: 'rsa', time: new Date('2026-04-15T09:30:00Z') });
+      const file = path.join(ctx.tmp, 'signed.pdf');
+      writeFileSync(file, pdf);
+      // openssl gets the CMS from /Contents and the bytes of the /ByteRange.
+      const s = pdfSignatures(pdf)[0];
+      const sig = { cms: path.join(ctx.tmp, 'sig.der'), content: path.join(ctx.tmp, 'signed-bytes') };
+      writeFileSync(sig.cms, s.cms);
+      writeFileSync(sig.content, s.signedBytes);
+      const bigTrust = path.join(ctx.tmp, 'trust-1000');
+      mkdirSync(bigTrust);
+      ctx.log('999 generated anchors…');
+      writeBenchAnchors(bigTrust, 999);
+      for (const f of readdirSync(TEST_SIGNATURE_TRUST)) copyFileSync(path.join(TEST_SIGNATURE_TRUST, f), path.join(bigTrust, f));
+      const caFile = path.join(ctx.tmp, 'cafile-1000.pem');
+      writeFileSync(caFile, readdirSync(bigTrust).filter((f) => f.endsWith('.pem')).sort().map((f) => readFileSync(path.join(bigTrust, f), 'latin1')).join(''));
+      const common = { file, pdf, sig };
+      const rows = [await verifyRow(ctx, { ...common, id: 'h1', label: '1 anchor', trustDir: TEST_SIGNATURE_TRUST, caFile: TEST_SIGNATURE_CA, n: 20 })];
+      ctx.log('1,000 anchors…');
+      rows.push(await verifyRow(ctx, { ...common, id: 'h2', label: '1,000 anchors', trustDir: bigTrust, caFile, n: 10 }));
+      return rows;
+    },
+  },
+];
