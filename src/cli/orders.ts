@@ -134,9 +134,12 @@ export function registerOrders(program: Command): void {
       { syncDirectory: false }),
     );
 
+}
+
+export function registerPin(program: Command): void {
   program
     .command('pin')
-    .description('Help Desk PINs (phone and web channels)')
+    .description(COMMAND_SUMMARIES.pin)
     .command('verify')
     .description('check an Administration\'s PIN')
     .argument('<admin>', 'administration id')
@@ -151,9 +154,12 @@ export function registerOrders(program: Command): void {
       }, { syncDirectory: false }),
     );
 
+}
+
+export function registerExtract(program: Command): void {
   program
     .command('extract')
-    .description('extract and check a Piano dei Fabbisogni (PDF, or .p7m around one)')
+    .description(COMMAND_SUMMARIES.extract)
     .argument('<file>', 'the Piano')
     .option('--at <iso>', 'validation time of the signature (default: now)')
     .action(async (file: string, o: { at?: string }, cmd: Command) => {
@@ -163,7 +169,7 @@ export function registerOrders(program: Command): void {
       if (!cfg.trust.signatures) throw new UsageError(`${cfg.source}: trust.signatures: not set`);
       const today = localDay(cfg.timezone, new Date());
       const { extractPiano } = await import('../pdf/piano.js');
-      const r = await extractPiano(file, bytes, { trust: documentTrust(cfg.trust)!, at, arrival: null, today });
+      const r = await extractPiano(file, bytes, { trust: documentTrust(cfg.trust)!, at, arrival: null, today, limits: cfg.limits });
       if (isJson(cmd)) printJson(r);
       else {
         const lines = [`${file}: ${r.passed ? 'PASSED' : 'NOT PASSED'} the formal check`];

@@ -25,6 +25,8 @@ const LOADERS: Record<CommandName, () => Promise<Register>> = {
   pec: async () => (await import('./pec.js')).registerPec,
   verify: async () => (await import('./verify.js')).registerVerify,
   orders: async () => (await import('./orders.js')).registerOrders,
+  extract: async () => (await import('./orders.js')).registerExtract,
+  pin: async () => (await import('./orders.js')).registerPin,
   trust: async () => (await import('./trust.js')).registerTrust,
   doctor: async () => (await import('./doctor.js')).registerDoctor,
 };
@@ -68,6 +70,16 @@ export async function buildProgram(args: readonly string[]): Promise<Command> {
   }
   for (const c of program.commands) c.exitOverride();
   return program;
+}
+
+/**
+ * The top-level commands the modules register when all are loaded: the registry must name
+ * exactly these (a command a module adds without a registry entry would be unreachable).
+ */
+export async function commandsOfAllModules(): Promise<string[]> {
+  const program = new Command('pecdesk');
+  for (const load of new Set(Object.values(LOADERS))) (await load())(program);
+  return program.commands.map((c) => c.name());
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -12,6 +12,8 @@ export const COMMAND_SUMMARIES = {
   pec: 'PEC receipts and anomalies',
   verify: 'verify a signed document (CAdES .p7m or PAdES PDF)',
   orders: 'orders: Piano dei Fabbisogni to activation',
+  extract: 'extract and check a Piano dei Fabbisogni (PDF, or .p7m around one)',
+  pin: 'Help Desk PINs (phone and web channels)',
   trust: 'what is trusted: PEC providers, the provider index, signature anchors, the trusted list',
   doctor: 'check config, database, trust stores and every mailbox server (with login); exit 1 on a failure',
 } as const;

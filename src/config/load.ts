@@ -8,6 +8,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { validate as validateCron } from 'node-cron';
 import { parseDayHours, WEEKDAY_ORDER, type ServiceInterval, type Weekday } from '../desk/calendar.js';
+import { DEFAULT_PDF_LIMITS } from '../pdf/limits.js';
 import { ConfigError } from './errors.js';
 
 export { ConfigError };
@@ -234,9 +235,22 @@ export const configSchema = z
         maxMimeParts: z.number().int().positive().default(200),
         maxMimeDepth: z.number().int().positive().default(100),
         repliesPerSenderPerHour: z.number().int().min(0).default(5),
+        // An attachment larger than this is streamed to the raw store as it is decoded and read
+        // back only when needed (a Piano's PDF): memory is bounded by it, not by the attachment.
+        attachmentMemoryBytes: z.number().int().min(64 * 1024).default(4 * 1024 * 1024),
+        // Checked between the stages of a message (parse, envelope, documents): past it, the
+        // message is quarantined (processing-timeout) instead of acted on.
+        maxProcessingSeconds: z.number().positive().default(60),
+        // A PDF read as a Piano (intake, `extract`): over these it is not parsed and the order is
+        // refused (pdf-too-large, -many-pages, -many-objects). A real Piano is a few pages and well
+        // under 1 MB; the defaults leave room for bulky annexes and still bound both readers.
+        maxPdfBytes: z.number().int().positive().default(DEFAULT_PDF_LIMITS.maxPdfBytes),
+        maxPdfPages: z.number().int().positive().default(DEFAULT_PDF_LIMITS.maxPdfPages),
+        maxPdfObjects: z.number().int().positive().default(DEFAULT_PDF_LIMITS.maxPdfObjects),
       })
       .strict()
-      .default({ maxMessageBytes: 50 * 1024 * 1024, maxMimeParts: 200, maxMimeDepth: 100, repliesPerSenderPerHour: 5 }),
+      // prefault: an absent block is parsed as {}, so each key's own default applies.
+      .prefault({}),
     daemon: z
       .object({
         pollSeconds: z.number().positive().default(5),

@@ -169,25 +169,48 @@ interface LocalDateTime extends LocalDate {
 
 /** Wall-clock reading of `at` in `timezone`. */
 export function toLocal(timezone: string, at: Date): LocalDateTime {
+  const seconds = Math.floor(at.getTime() / 1000) * 1000; // Intl drops milliseconds
+  const wall = new Date(seconds + zoneOffset(timezone, seconds));
+  return {
+    year: wall.getUTCFullYear(),
+    month: wall.getUTCMonth() + 1,
+    day: wall.getUTCDate(),
+    hour: wall.getUTCHours(),
+    minute: wall.getUTCMinutes(),
+    second: wall.getUTCSeconds(),
+  };
+}
+
+/** Intl's reading (formatToParts: ~10 µs a call, most of the deadline arithmetic before the cache). */
+function intlLocal(timezone: string, at: Date): LocalDateTime {
   const out: Record<string, number> = {};
   for (const p of formatterFor(timezone).formatToParts(at)) {
     if (p.type !== 'literal') out[p.type] = Number(p.value);
   }
-  return {
-    year: out.year!,
-    month: out.month!,
-    day: out.day!,
-    hour: out.hour!,
-    minute: out.minute!,
-    second: out.second!,
-  };
+  return { year: out.year!, month: out.month!, day: out.day!, hour: out.hour!, minute: out.minute!, second: out.second! };
 }
+
+function intlOffset(timezone: string, t: number): number {
+  const l = intlLocal(timezone, new Date(t));
+  return Date.UTC(l.year, l.month - 1, l.day, l.hour, l.minute, l.second) - Math.floor(t / 1000) * 1000;
+}
+
+/** Offsets by zone and UTC minute: zones change offset on minute boundaries, and only rarely. */
+const offsetsByMinute = new Map<string, Map<number, number>>();
 
 /** Offset (ms) of `timezone` from UTC at instant `t` (e.g. +3_600_000 for CET). */
 function zoneOffset(timezone: string, t: number): number {
-  const l = toLocal(timezone, new Date(t));
-  const wallAsUtc = Date.UTC(l.year, l.month - 1, l.day, l.hour, l.minute, l.second);
-  return wallAsUtc - Math.floor(t / 1000) * 1000; // Intl drops milliseconds
+  let zone = offsetsByMinute.get(timezone);
+  if (!zone) offsetsByMinute.set(timezone, (zone = new Map()));
+  const minute = Math.floor(t / 60_000);
+  const known = zone.get(minute);
+  if (known !== undefined) return known;
+  const offset = intlOffset(timezone, minute * 60_000);
+  // Cached only when the whole minute has one offset (a historical change at an odd second is not).
+  if (intlOffset(timezone, minute * 60_000 + 59_000) !== offset) return intlOffset(timezone, t);
+  if (zone.size >= 100_000) zone.clear();
+  zone.set(minute, offset);
+  return offset;
 }
 
 /**

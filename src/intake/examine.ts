@@ -4,7 +4,7 @@ import { verifyAuthenticationResults } from '../mail/auth-results.js';
 import { mimeLimitsOf, parseMessage, type ParsedMessage } from '../mail/parse.js';
 import { looksLikePec, readPecEnvelope, type PecEnvelope, type PecTrust } from '../pec/envelope.js';
 import { loadProviderIndex } from '../pec/provider-index.js';
-import type { Desk } from '../runtime/context.js';
+import { attachmentSpill, type Desk } from '../runtime/context.js';
 import type { SenderVerification } from '../desk/types.js';
 import type { VerificationProblem } from '../desk/verification.js';
 import { loadTrustStore } from '../signature/trust.js';
@@ -70,7 +70,7 @@ export async function examine(desk: Desk, raw: Buffer, outer: ParsedMessage, now
   }
 
   const pec = readPecEnvelope(raw, outer.headers, pecTrust(desk), outer.from?.address ?? null);
-  const inner = pec.postacert && pec.kind === 'posta-certificata' ? await parseMessage(pec.postacert, mimeLimitsOf(desk.cfg.limits)) : null;
+  const inner = pec.postacert && pec.kind === 'posta-certificata' ? await parseMessage(pec.postacert, mimeLimitsOf(desk.cfg.limits), attachmentSpill(desk)) : null;
   const content = inner ?? outer;
   // The certified sender is the signed daticert's mittente; without a valid signature, the
   // inner From is only a claim.

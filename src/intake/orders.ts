@@ -18,6 +18,7 @@ import { checkPianoAgainstDirectory, pianoAdministrationKeys, type Finding } fro
 import { extractPiano, type ExtractResult } from '../pdf/piano.js';
 import type { Desk } from '../runtime/context.js';
 import { documentTrust } from '../signature/document-trust.js';
+import type { TrustStore } from '../signature/trust.js';
 import { verifyDocument, type VerifyReport } from '../signature/verify.js';
 import { pianoDirectoryFacts } from '../store/directory-ipa.js';
 import { getOrderByRef, orderDocuments, rejectedOrderFor, type OrderRow } from '../store/orders.js';
@@ -66,6 +67,9 @@ function isPianoForm(spec: FormSpec, r: ExtractResult, hint: string): boolean {
   return r.problems.some((p) => p.code === 'no-form-fields') && /piano/i.test(hint);
 }
 
+/** A PDF over limits.maxPdf* named as a Piano: refused with the limit, unless a readable Piano comes with it. */
+const isPianoOverLimits = (r: ExtractResult, hint: string) => r.problems.some((p) => p.limit) && /piano/i.test(hint);
+
 const documentCandidates = (ex: Examined) => ex.content.attachments.filter((a) => isSigned(a) || isPdfAttachment(a));
 
 /** Whether the message carries a signed file or a PDF that could be a Piano or a contract. */
@@ -87,25 +91,27 @@ export async function examineDocuments(desk: Desk, ex: Examined, now: Date): Pro
   const refMatch = ORDER_REF.exec(content.subject);
   const order = refMatch ? getOrderByRef(desk.db, refMatch[0]) : undefined;
   if (order && (order.state === 'progetto-sent' || order.state === 'progetto-delivered')) {
-    return { piano: null, contract: examineContract(desk, order, candidates, at, arrival.pecCertified) };
+    return { piano: null, contract: examineContract(desk, order, candidates, trust, at, arrival.pecCertified) };
   }
 
   const spec = loadFormSpec();
+  let overLimits: PianoDocument | null = null;
   for (const a of candidates) {
-    const r = await extractPiano(a.filename ?? 'allegato', a.content, { trust, at, arrival, today: localDay(desk.cfg.timezone, now), spec });
-    if (isPianoForm(spec, r, `${a.filename ?? ''} ${content.subject}`)) {
+    const r = await extractPiano(a.filename ?? 'allegato', a.content, { trust, at, arrival, today: localDay(desk.cfg.timezone, now), spec, limits: desk.cfg.limits });
+    const hint = `${a.filename ?? ''} ${content.subject}`;
+    if (isPianoForm(spec, r, hint)) {
       // The form's IPA code, fiscal code and PEC sender against the directory: warnings only.
       r.warnings.push(...checkPianoAgainstDirectory(r.fields, arrival.pecSender, pianoDirectoryFacts(desk.db, pianoAdministrationKeys(r.fields))));
       return { piano: { filename: a.filename ?? 'piano.pdf', bytes: a.content, sha256: sha(a.content), extract: r }, contract: null };
     }
+    if (!overLimits && isPianoOverLimits(r, hint)) overLimits = { filename: a.filename ?? 'piano.pdf', bytes: a.content, sha256: sha(a.content), extract: r };
   }
-  return { piano: null, contract: null };
+  return { piano: overLimits, contract: null };
 }
 
-function examineContract(desk: Desk, order: OrderRow, attachments: ParsedAttachment[], at: Date, pecCertified: boolean): ContractDocument {
+function examineContract(desk: Desk, order: OrderRow, attachments: ParsedAttachment[], trust: TrustStore, at: Date, pecCertified: boolean): ContractDocument {
   const problems: Finding[] = [];
   if (!pecCertified) problems.push({ code: 'not-pec' });
-  const trust = signatureTrust(desk)!;
   const signed = attachments.find(isSigned);
   let contract: ContractDocument['contract'] = null;
   if (!signed) problems.push({ code: 'contract-missing' });
@@ -138,8 +144,21 @@ export function describeFindings(desk: Desk, findings: Finding[]): string {
   const spec = loadFormSpec();
   const label = (name?: string) => (name ? (spec.fields.find((f) => f.name === name)?.label ?? name) : '');
   return findings
-    .map((f) => `- ${(problemTexts![f.code] ?? f.code).replace('{field}', label(f.field))}`)
+    .map((f) => `- ${(problemTexts![f.code] ?? f.code).replace('{field}', label(f.field)).replace('{found}', limitFigure(f, 'found')).replace('{max}', limitFigure(f, 'max'))}`)
     .join('\n');
+}
+
+/** A PDF limit finding's figure in Italian: "31,5 MB", "2.500 pagine", "250.000 oggetti". */
+function limitFigure(f: Finding, which: 'found' | 'max'): string {
+  if (!f.limit) return '?';
+  const n = f.limit[which];
+  if (f.limit.setting === 'limits.maxPdfBytes') {
+    // Rounded away from each other, so a file just over the limit never reads as equal to it.
+    const mb = (which === 'found' ? Math.ceil : Math.floor)((n / (1024 * 1024)) * 10) / 10;
+    return `${mb.toLocaleString('it-IT')} MB`;
+  }
+  const [one, many] = f.limit.setting === 'limits.maxPdfPages' ? ['pagina', 'pagine'] : ['oggetto', 'oggetti'];
+  return `${n.toLocaleString('it-IT')} ${n === 1 ? one : many}`;
 }
 
 /** Write the documents' bytes to the raw store (evidence) before the transaction refers to them. */

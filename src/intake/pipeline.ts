@@ -12,7 +12,7 @@ import { bounceDiagnostic, bouncedMessageIds, isAutoReply, isBounce, neverReplyR
 import { MessageRejected, mimeLimitsOf, parseMessage, threadKey, type ParsedMessage } from '../mail/parse.js';
 import type { PecEnvelope } from '../pec/envelope.js';
 import type { DeliveryState } from '../pec/receipts.js';
-import { channelOf, type Desk } from '../runtime/context.js';
+import { attachmentSpill, channelOf, type Desk } from '../runtime/context.js';
 import { applyPlan, replayedResult } from '../store/apply-plan.js';
 import { senderFacts } from '../store/directory.js';
 import { findBySourceUid, findUnfinishedBySha, finishMessage, getMessage, insertMessage, type MessageRow } from '../store/messages.js';
@@ -153,19 +153,37 @@ function tooLarge(desk: Desk, size: number): MessageRejected {
  */
 async function analyze(desk: Desk, bytes: Buffer, now: Date, arrivedAt?: Date, commitEarlier?: () => void): Promise<Analysis> {
   let parsed: ParsedMessage | null = null;
+  const overTime = stageDeadline(desk.cfg.limits.maxProcessingSeconds);
   try {
     if (bytes.length > desk.cfg.limits.maxMessageBytes) throw tooLarge(desk, bytes.length);
-    parsed = await parseMessage(bytes, mimeLimitsOf(desk.cfg.limits));
+    parsed = await parseMessage(bytes, mimeLimitsOf(desk.cfg.limits), attachmentSpill(desk));
+    overTime('parsing');
     const ex = await examine(desk, bytes, parsed, now, arrivedAt);
+    overTime('the envelope and sender checks');
     const withDocuments = ex.sender && (!ex.pec || ex.pec.kind === 'posta-certificata') && hasDocumentCandidates(ex);
     if (withDocuments) commitEarlier?.();
     const docs = withDocuments ? await examineDocuments(desk, ex, now) : { piano: null, contract: null };
+    overTime('the documents');
     // The documents' bytes are evidence: durable before the transaction that refers to them.
     keepDocuments(desk, docs);
     return { ok: true, parsed, ex, docs };
   } catch (e) {
     return rejected(e, parsed);
   }
+}
+
+/**
+ * limits.maxProcessingSeconds, checked at the end of each stage: a message past it is
+ * quarantined rather than acted on. A stage in progress is not interrupted; the size, MIME and
+ * PDF limits bound each one.
+ */
+function stageDeadline(seconds: number): (stage: string) => void {
+  const deadline = performance.now() + seconds * 1000;
+  return (stage) => {
+    if (performance.now() > deadline) {
+      throw new MessageRejected('processing-timeout', `still processing after limits.maxProcessingSeconds (${seconds} s), at the end of ${stage}`);
+    }
+  };
 }
 
 /**

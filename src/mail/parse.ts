@@ -1,6 +1,6 @@
 // MIME → ParsedMessage. mailparser does the decoding (charsets, RFC 2047, transfer encodings);
 // this file keeps what the desk needs, with header lines in their original order.
-import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
+import { MailParser, type AddressObject, type AttachmentStream, type HeaderLines, type Headers, type MessageText } from 'mailparser';
 import { createHash } from 'node:crypto';
 
 export interface HeaderLine {
@@ -13,7 +13,19 @@ export interface ParsedAttachment {
   contentType: string;
   size: number;
   sha256: string;
-  content: Buffer;
+  /** The bytes: in memory, or read back from the raw store for an attachment spilled there. */
+  readonly content: Buffer;
+}
+
+/**
+ * Where attachments too big to hold while a message is processed go (the raw store): streamed
+ * there as they are decoded and read back by reference only when something needs the bytes,
+ * so memory is bounded by `aboveBytes`, not by the attachment.
+ */
+export interface AttachmentSpill {
+  aboveBytes: number;
+  putStream(source: AsyncIterable<Uint8Array>): Promise<{ sha256: string; size: number }>;
+  get(sha256: string): Buffer;
 }
 
 export interface ParsedMessage {
@@ -104,7 +116,6 @@ function headerValue(line: string): string {
  * that stops hostile structures before they reach the parser.
  */
 export function mimeShape(raw: Buffer): { parts: number; depth: number } {
-  const text = raw.toString('latin1');
   const stack: string[] = [];
   let parts = 0;
   let depth = 0;
@@ -125,17 +136,20 @@ export function mimeShape(raw: Buffer): { parts: number; depth: number } {
     }
     return /^\s*message\/(rfc822|global)/i.test(ct);
   };
-  while (pos < text.length) {
-    let end = text.indexOf('\n', pos);
-    if (end < 0) end = text.length;
-    const line = text.slice(pos, end).replace(/\r$/, '');
+  // Line by line over the bytes: only header lines and "--" lines become strings (a 30 MB
+  // base64 body is never copied into one).
+  while (pos < raw.length) {
+    let end = raw.indexOf(0x0a, pos);
+    if (end < 0) end = raw.length;
+    const start = pos;
     pos = end + 1;
+    if (!inHeaders && (stack.length === 0 || raw[start] !== 0x2d || raw[start + 1] !== 0x2d)) continue;
+    const line = raw.toString('latin1', start, end).replace(/\r$/, '');
     if (inHeaders) {
       if (line === '') inHeaders = endHeaders();
       else headers += `\n${line}`;
       continue;
     }
-    if (!line.startsWith('--') || stack.length === 0) continue;
     const rest = line.slice(2).trimEnd();
     for (let i = stack.length - 1; i >= 0; i--) {
       const b = stack[i]!;
@@ -154,9 +168,21 @@ export function mimeShape(raw: Buffer): { parts: number; depth: number } {
   return { parts, depth };
 }
 
+/** Why a message is quarantined without being processed (the code before the quarantine reason). */
+export type RejectionCode = 'empty' | 'too-large' | 'mime-too-complex' | 'no-sender' | 'processing-timeout';
+
+/** Each code in Italian, for whoever reads the quarantine. */
+export const REJECTION_TEXT: Record<RejectionCode, string> = {
+  empty: 'Il messaggio è vuoto (0 byte).',
+  'too-large': 'Il messaggio supera la dimensione massima accettata (limits.maxMessageBytes).',
+  'mime-too-complex': 'La struttura MIME del messaggio ha troppe parti o è annidata troppo in profondità.',
+  'no-sender': 'Il messaggio non indica un indirizzo del mittente (From).',
+  'processing-timeout': "L'elaborazione del messaggio ha superato il tempo massimo (limits.maxProcessingSeconds).",
+};
+
 export class MessageRejected extends Error {
   constructor(
-    readonly code: string,
+    readonly code: RejectionCode,
     message: string,
   ) {
     super(message);
@@ -181,7 +207,11 @@ function rawBody(raw: Buffer): string {
   return m ? text.slice(m.index + m[0].length).trim() : '';
 }
 
-export async function parseMessage(raw: Buffer, limits: MimeLimits = { maxParts: MAX_MIME_PARTS, maxDepth: MAX_MIME_DEPTH }): Promise<ParsedMessage> {
+export async function parseMessage(
+  raw: Buffer,
+  limits: MimeLimits = { maxParts: MAX_MIME_PARTS, maxDepth: MAX_MIME_DEPTH },
+  spill?: AttachmentSpill,
+): Promise<ParsedMessage> {
   if (raw.length === 0) throw new MessageRejected('empty', 'empty message (0 bytes)');
   const shape = mimeShape(raw);
   if (shape.parts > limits.maxParts) {
@@ -190,7 +220,7 @@ export async function parseMessage(raw: Buffer, limits: MimeLimits = { maxParts:
   if (shape.depth > limits.maxDepth) {
     throw new MessageRejected('mime-too-complex', `MIME nesting ${shape.depth} deep, more than limits.maxMimeDepth (${limits.maxDepth})`);
   }
-  const m: ParsedMail = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true });
+  const m = await parseMail(raw, spill);
   const headers = m.headerLines.map((h) => ({ key: h.key.toLowerCase(), value: headerValue(h.line) }));
   const received = headers.find((h) => h.key === 'received');
   const ct = m.headers.get('content-type') as { value?: string } | string | undefined;
@@ -199,27 +229,134 @@ export async function parseMessage(raw: Buffer, limits: MimeLimits = { maxParts:
     // A broken multipart (boundary never found) decodes to nothing: keep the raw body readable.
     text = rawBody(raw).slice(0, 256 * 1024);
   }
+  const header = <T>(key: string) => m.headers.get(key) as T | undefined;
+  const date = header<Date>('date');
   return {
-    messageId: m.messageId ?? null,
-    from: firstAddress(m.from) ?? rawFromAddress(headers),
-    to: [...allAddresses(m.to), ...allAddresses(m.cc)],
-    subject: (m.subject ?? '').replace(/\s+/g, ' ').trim(),
-    date: m.date && !Number.isNaN(m.date.getTime()) ? m.date : null,
+    messageId: header<string>('message-id') ?? null,
+    from: firstAddress(header<AddressObject>('from')) ?? rawFromAddress(headers),
+    to: [...allAddresses(header<AddressObject | AddressObject[]>('to')), ...allAddresses(header<AddressObject | AddressObject[]>('cc'))],
+    subject: (header<string>('subject') ?? '').replace(/\s+/g, ' ').trim(),
+    date: date instanceof Date && !Number.isNaN(date.getTime()) ? date : null,
     receivedHeaderDate: received ? receivedDate(received.value) : null,
-    inReplyTo: idList(m.inReplyTo),
-    references: idList(m.references),
+    inReplyTo: idList(header<string | string[]>('in-reply-to')),
+    references: idList(header<string | string[]>('references')),
     headers,
     text,
     html: typeof m.html === 'string' ? m.html : null,
     contentType: (typeof ct === 'string' ? ct : ct?.value ?? 'text/plain').toLowerCase(),
-    attachments: m.attachments.map((a) => ({
-      filename: a.filename ?? null,
-      contentType: a.contentType.toLowerCase(),
-      size: a.size,
-      sha256: createHash('sha256').update(a.content).digest('hex'),
-      content: a.content,
-    })),
+    attachments: m.attachments,
   };
+}
+
+interface MailParts {
+  headers: Headers;
+  headerLines: HeaderLines;
+  text?: string;
+  html?: string | boolean;
+  attachments: ParsedAttachment[];
+}
+
+/**
+ * mailparser's streaming parser, assembled the way its simpleParser does, except for the
+ * attachments: each is hashed as it is decoded and, past `spill.aboveBytes`, streamed to the
+ * raw store instead of being concatenated in memory.
+ */
+function parseMail(raw: Buffer, spill: AttachmentSpill | undefined): Promise<MailParts> {
+  return new Promise((resolve, reject) => {
+    const parser = new MailParser({ skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true });
+    const mail: MailParts = { headers: new Map(), headerLines: [], attachments: [] };
+    let settled = false;
+    const fail = (e: unknown) => {
+      if (settled) return;
+      settled = true;
+      parser.destroy();
+      reject(e);
+    };
+    parser.on('error', fail);
+    parser.on('headers', (h: Headers) => {
+      mail.headers = h;
+      mail.headerLines = (parser as unknown as { headerLines: HeaderLines }).headerLines;
+    });
+    let reading = false;
+    const reader = (): void => {
+      reading = true;
+      for (;;) {
+        const data = parser.read() as AttachmentStream | MessageText | null;
+        if (data === null) {
+          reading = false;
+          return;
+        }
+        if (data.type === 'text') {
+          if (data.text !== undefined) mail.text = data.text;
+          if (data.html !== undefined) mail.html = data.html;
+          continue;
+        }
+        // The next part is read only once this attachment is consumed (the parser waits for it).
+        collectAttachment(data, spill).then((a) => {
+          mail.attachments.push(a);
+          data.release();
+          reader();
+        }, fail);
+        return;
+      }
+    };
+    parser.on('readable', () => {
+      if (!reading) reader();
+    });
+    parser.on('end', () => {
+      if (settled) return;
+      settled = true;
+      resolve(mail);
+    });
+    // Fed in slices, with backpressure: written whole, the parser would decode the entire
+    // message at once and buffer every decoded byte ahead of the reader.
+    const SLICE = 64 * 1024;
+    let offset = 0;
+    const feed = (): void => {
+      while (offset < raw.length && !settled) {
+        const slice = raw.subarray(offset, offset + SLICE);
+        offset += slice.length;
+        if (!parser.write(slice)) {
+          parser.once('drain', feed);
+          return;
+        }
+      }
+      if (!settled) parser.end();
+    };
+    feed();
+  });
+}
+
+async function collectAttachment(data: AttachmentStream, spill: AttachmentSpill | undefined): Promise<ParsedAttachment> {
+  // A part cut off after "Content-Type: " has no type string: read as the default.
+  const meta = { filename: data.filename ?? null, contentType: typeof data.contentType === 'string' ? data.contentType.toLowerCase() : 'application/octet-stream' };
+  const source = (data.content as unknown as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  const hash = createHash('sha256');
+  let size = 0;
+  for (let next = await source.next(); !next.done; next = await source.next()) {
+    chunks.push(next.value);
+    size += next.value.length;
+    hash.update(next.value);
+    if (spill && size > spill.aboveBytes) {
+      // What was read, then the rest straight from the decoder to the store.
+      const stored = await spill.putStream(
+        (async function* () {
+          yield* chunks.splice(0);
+          for (let more = await source.next(); !more.done; more = await source.next()) yield more.value;
+        })(),
+      );
+      return {
+        ...meta,
+        size: stored.size,
+        sha256: stored.sha256,
+        get content() {
+          return spill.get(stored.sha256);
+        },
+      };
+    }
+  }
+  return { ...meta, size, sha256: hash.digest('hex'), content: Buffer.concat(chunks, size) };
 }
 
 /** Message-ID key used for threading: without <>, lower-case. */

@@ -11,8 +11,6 @@
 // silently. Neither library ever writes anything.
 
 import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { constants as zlibConstants, inflateSync } from 'node:zlib';
 import {
   PDFArray,
@@ -1261,16 +1259,55 @@ function fieldValue(sr: StreamReader, f: RawField, name: string, drFonts: PDFDic
 type PdfjsModule = typeof import('pdfjs-dist/legacy/build/pdf.mjs');
 let pdfjsModule: Promise<PdfjsModule> | null = null;
 function loadPdfjs(): Promise<PdfjsModule> {
-  pdfjsModule ??= import('pdfjs-dist/legacy/build/pdf.mjs');
+  pdfjsModule ??= withNativeBuiltins(async () => {
+    process.on('unhandledRejection', dropStrayPdfjsRejection);
+    const mod = await import('pdfjs-dist/legacy/build/pdf.mjs');
+    // The fake worker pdf.js would import on first use, loaded now so its polyfills are undone too.
+    const worker: unknown = await import(PDFJS_WORKER);
+    (globalThis as { pdfjsWorker?: unknown }).pdfjsWorker ??= worker;
+    return mod;
+  });
   return pdfjsModule;
 }
-const PDFJS_DIR = (() => {
+const PDFJS_WORKER: string = 'pdfjs-dist/legacy/build/pdf.worker.mjs'; // no type declarations
+
+/**
+ * pdf.js's "worker" runs in this thread, and on a broken page tree it leaves a rejected promise
+ * nobody awaits (Catalog.getPageDict fetches every kid of the top /Pages node ahead and awaits
+ * only those it walks): an unhandled rejection, which would stop the process — the daemon, in
+ * the middle of a message (fixtures/fuzz/regressions/extract-9eefc9302bd8.pdf). A rejection
+ * raised in pdf.js's own code is dropped; any other keeps Node's default (thrown), unless
+ * another listener handles it.
+ */
+function dropStrayPdfjsRejection(reason: unknown): void {
+  if (reason instanceof Error && /[\\/]pdfjs-dist[\\/]/.test(reason.stack ?? '')) return;
+  if (process.listenerCount('unhandledRejection') > 1) return;
+  throw reason;
+}
+
+/**
+ * The legacy build's core-js replaces built-ins for the whole process (Array.prototype.push,
+ * JSON.parse, JSON.stringify, Function.prototype.toString) with slower JavaScript: after the
+ * first Piano every JSON.stringify of the daemon was several times slower, and pdf.js's own
+ * lexer pushes one character at a time. Node's natives are put back; what it adds (methods
+ * Node 20 lacks, which pdf.js needs) stays.
+ */
+async function withNativeBuiltins<T>(load: () => Promise<T>): Promise<T> {
+  const owners: object[] = [Object, Object.prototype, Array, Array.prototype, Function.prototype, JSON, Promise, Promise.prototype,
+    Map.prototype, Set.prototype, WeakMap.prototype, String.prototype, Number, Math, Reflect, RegExp.prototype, ArrayBuffer.prototype,
+    Uint8Array, Uint8Array.prototype, Object.getPrototypeOf(Uint8Array.prototype) as object];
+  const saved = owners.map((o) => new Map(Reflect.ownKeys(o).map((k) => [k, Reflect.getOwnPropertyDescriptor(o, k)!])));
   try {
-    return path.dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
-  } catch {
-    return null;
+    return await load();
+  } finally {
+    owners.forEach((o, i) => {
+      for (const [k, d] of saved[i]!) {
+        const now = Reflect.getOwnPropertyDescriptor(o, k);
+        if (!now || !Object.is(now.value, d.value) || now.get !== d.get || now.set !== d.set) Reflect.defineProperty(o, k, d);
+      }
+    });
   }
-})();
+}
 
 interface PdfjsField {
   id?: string;
@@ -1309,13 +1346,9 @@ export async function readWithPdfjs(pdf: Uint8Array): Promise<AcroFormRead> {
     stopAtErrors: false,
     enableXfa: false,
     verbosity: pdfjs.VerbosityLevel.ERRORS,
-    ...(PDFJS_DIR
-      ? {
-          standardFontDataUrl: path.join(PDFJS_DIR, 'standard_fonts') + path.sep,
-          cMapUrl: path.join(PDFJS_DIR, 'cmaps') + path.sep,
-          cMapPacked: true,
-        }
-      : {}),
+    // No standard-font data or CMaps: nothing read here depends on glyphs (values come from
+    // /V), and pdf.js would read and parse font files per document only for the text layer of
+    // each widget, which is discarded (most of its time on a filled form).
   });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -1498,7 +1531,8 @@ class RawFile {
     const text = Buffer.from(pdf.buffer, pdf.byteOffset, pdf.length).toString('latin1');
     for (const o of objectsIn(text)) {
       this.objects.set(`${o.num} ${o.gen}`, o);
-      if (o.isStream && !encrypted) for (const inner of objectStream(text, o)) this.objects.set(`${inner.num} 0`, inner);
+      // Only an /ObjStm holds objects: the other streams' dictionaries are not parsed for nothing.
+      if (o.isStream && !encrypted && o.body.includes('/ObjStm')) for (const inner of objectStream(text, o)) this.objects.set(`${inner.num} 0`, inner);
     }
   }
 
@@ -1516,7 +1550,8 @@ class RawFile {
   needAppearances(): boolean {
     let result = false;
     for (const o of this.objects.values()) {
-      const e = o.isStream ? null : dictEntries(o.body);
+      // A /Type /Catalog has that text in its body: the others are not parsed (most of the file).
+      const e = o.isStream || !o.body.includes('/Catalog') ? null : dictEntries(o.body);
       if (!e || e.get('Type') !== '/Catalog') continue;
       const af = this.value(e.get('AcroForm'));
       result = af ? dictEntries(af).get('NeedAppearances') === 'true' : false;

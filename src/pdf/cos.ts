@@ -597,12 +597,29 @@ export class Revision {
 
 /** The ends of every revision: just past each "startxref N %%EOF" (and its end-of-line). */
 export function revisionEnds(buf: Buffer): { end: number; startxref: number }[] {
+  // /startxref[ws]+(\d+)[ws]*%%EOF(\r\n|\r|\n)?/g matched on the bytes where the keyword is:
+  // making a string of the whole file for the regex took most of the time.
   const out: { end: number; startxref: number }[] = [];
-  const text = buf.toString('latin1');
-  const re = /startxref[\x00\t\n\f\r ]+(\d+)[\x00\t\n\f\r ]*%%EOF(\r\n|\r|\n)?/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) out.push({ end: m.index + m[0].length, startxref: Number(m[1]) });
+  for (let p = buf.indexOf(STARTXREF); p >= 0; p = buf.indexOf(STARTXREF, p)) {
+    let i = p + STARTXREF.length;
+    const ws0 = i;
+    while (i < buf.length && WS[buf[i]!]) i++;
+    const digits = i;
+    while (i < buf.length && buf[i]! >= 0x30 && buf[i]! <= 0x39) i++;
+    const digitsEnd = i;
+    while (i < buf.length && WS[buf[i]!]) i++;
+    if (digits > ws0 && digitsEnd > digits && buf.subarray(i, i + 5).equals(EOF_MARK)) {
+      i += 5;
+      if (buf[i] === 0x0d) i += buf[i + 1] === 0x0a ? 2 : 1;
+      else if (buf[i] === 0x0a) i++;
+      out.push({ end: i, startxref: Number(buf.toString('latin1', digits, digitsEnd)) });
+      p = i;
+    } else p++;
+  }
   return out;
 }
+const STARTXREF = Buffer.from('startxref');
+const EOF_MARK = Buffer.from('%%EOF');
 
 /**
  * The revisions of one file, each read once: the signatures of a document review the same later

@@ -1,6 +1,7 @@
 // Every code a Piano or contract check can report (SPEC §6, §7): a closed list, each with its
 // Italian sentence in config/templates/problems-it.yaml (a test fails when one lacks it).
 import type { ProblemCode, WarningCode } from '../signature/cms.js';
+import { PDF_LIMIT_CODES } from './limits.js';
 import { PIANO_CHECK_WARNINGS } from './piano-check.js';
 
 const SIGNATURE_CODES = [
@@ -14,6 +15,7 @@ export const FINDING_CODES = [
   'not-pec', 'no-form-fields', 'missing-field', 'invalid-fiscal-code', 'invalid-email', 'invalid-cap', 'invalid-province',
   'invalid-phone', 'invalid-date', 'future-date', 'invalid-choice', 'invalid-quantity', 'no-service', 'signer-mismatch',
   'readers-disagree', 'appearance-mismatch', 'need-appearances', 'progetto-mismatch', 'progetto-missing', 'contract-missing',
+  ...PDF_LIMIT_CODES,
   ...PIANO_CHECK_WARNINGS,
 ] as const;
 

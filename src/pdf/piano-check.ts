@@ -5,11 +5,14 @@ import { isValidNumericFiscalCode, isValidPersonalFiscalCode } from '../desk/fis
 import type { ProblemCode, WarningCode } from '../signature/cms.js';
 import type { FindingCode } from './findings.js';
 import type { FormSpec } from './form-spec.js';
+import type { PdfLimitExceeded } from './limits.js';
 import { serviceFieldName } from './form-spec.js';
 
 export interface Finding {
   code: FindingCode;
   field?: string;
+  /** pdf-too-large, pdf-too-many-pages, pdf-too-many-objects: the limit and the file's figure. */
+  limit?: PdfLimitExceeded;
 }
 
 /**

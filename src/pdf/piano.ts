@@ -1,11 +1,14 @@
 // Extracting and checking a Piano dei Fabbisogni (SPEC §6, §8.2 `extract`): a PDF form, or a
 // .p7m around one. For a PAdES file the values come from the signed revision only (the file
 // cut where the signature's byte range ends), never from later updates.
-import { findSignatures, isPdf } from '../signature/pades.js';
+import { findSignatures, isPdf, signedRevisionOf } from '../signature/pades.js';
+import { signedDocuments } from '../signature/report.js';
 import type { TrustStore } from '../signature/trust.js';
 import { cadesContent, verifyDocument, type VerifyReport } from '../signature/verify.js';
 import { PdfReadError, readAcroForm } from './acroform.js';
+import type { Revision, RevisionSet } from './cos.js';
 import { loadFormSpec, type FormSpec } from './form-spec.js';
+import { DEFAULT_PDF_LIMITS, pdfLimitBreach, pdfObjectsBreach, pdfSizeBreach, type PdfLimits } from './limits.js';
 import { checkPiano, type Finding } from './piano-check.js';
 
 export interface ExtractResult {
@@ -28,37 +31,40 @@ export interface ExtractOptions {
   /** Today's date in the desk's zone, YYYY-MM-DD (the form's date may not be later). */
   today: string;
   spec?: FormSpec;
-}
-
-/** The bytes of the revision a PAdES signature signs (the last one, if several). */
-function signedRevision(pdf: Buffer): Buffer {
-  const ends = findSignatures(pdf)
-    .filter((s) => s.subFilter !== 'ETSI.RFC3161' && s.revisionEnd !== null)
-    .map((s) => s.revisionEnd!);
-  return ends.length ? pdf.subarray(0, Math.max(...ends)) : pdf;
+  /** Size, pages and objects above which the PDF is not read (config `limits`; default DEFAULT_PDF_LIMITS). */
+  limits?: PdfLimits;
 }
 
 export async function extractPiano(file: string, bytes: Buffer, opts: ExtractOptions): Promise<ExtractResult> {
   const spec = opts.spec ?? loadFormSpec();
+  const limits = opts.limits ?? DEFAULT_PDF_LIMITS;
   const readerProblems: Finding[] = [];
   const readerWarnings: Finding[] = [];
+  // Too big, or too many objects, to be worth even verifying its signature (which parses a PDF
+  // too): refused as it arrived.
+  const early = pdfSizeBreach(bytes.length, limits) ?? pdfObjectsBreach(bytes, limits);
+  if (early) return { form: spec.form, fields: {}, services: [], signature: null, passed: false, problems: [early], warnings: [] };
   let signature: VerifyReport | null = verifyDocument(file, bytes, opts.trust, opts.at);
+  // The document verification has already taken out of the file (not parsed again).
+  const signed = signedDocuments.get(signature);
   let pdf: Buffer | null = null;
-  if (signature.format === 'cades') pdf = cadesContent(bytes);
-  else if (signature.format === 'pades') pdf = signedRevision(bytes);
+  if (signature.format === 'cades') pdf = signed?.bytes ?? cadesContent(bytes);
+  else if (signature.format === 'pades') pdf = signed?.bytes ?? signedRevisionOf(bytes, findSignatures(bytes));
   else {
     signature = null;
     pdf = isPdf(bytes) ? bytes : null;
   }
   const empty = { form: spec.form, fields: {}, services: [], signature, passed: false, warnings: [] as Finding[] };
-  if (!pdf || !isPdf(pdf)) {
-    return { ...empty, problems: [...(signature?.problems ?? []).map((code) => ({ code })), { code: 'malformed' }] };
-  }
+  const signatureProblems = (signature?.problems ?? []).map((code): Finding => ({ code }));
+  if (!pdf || !isPdf(pdf)) return { ...empty, problems: [...signatureProblems, { code: 'malformed' }] };
+  // The document to read (a CAdES content may be base64 inside): objects and pages before either reader parses it.
+  const over = pdfLimitBreach(pdf, limits, signed?.revisions && revisionEndingAt(signed.revisions, pdf.length));
+  if (over) return { ...empty, problems: [...signatureProblems, over] };
   let read;
   try {
     read = await readAcroForm(pdf);
   } catch (e) {
-    if (e instanceof PdfReadError) return { ...empty, problems: [...(signature?.problems ?? []).map((code) => ({ code })), { code: 'malformed' }] };
+    if (e instanceof PdfReadError) return { ...empty, problems: [...signatureProblems, { code: 'malformed' }] };
     throw e;
   }
   const fields: Record<string, string | boolean | null> = {};
@@ -94,4 +100,14 @@ function dedupe(list: Finding[]): Finding[] {
     seen.add(k);
     return true;
   });
+}
+
+/** The revision of `revisions` ending at `end`, as its last one (undefined: none ends there, read it afresh). */
+function revisionEndingAt(revisions: RevisionSet, end: number): Revision | null | undefined {
+  if (!revisions.ends.some((e) => e.end === end)) return undefined;
+  try {
+    return revisions.at(end, true);
+  } catch {
+    return null;
+  }
 }

@@ -11,6 +11,7 @@ import { databasePath, migrate, openDatabase, type Db } from '../store/db.js';
 import { administrationsWithUnknownCalendar, importAdministrations } from '../store/directory.js';
 import { RawStore } from '../store/raw-store.js';
 import { createLogger, type Logger } from './logger.js';
+import type { AttachmentSpill } from '../mail/parse.js';
 
 export interface Desk {
   cfg: Config;
@@ -21,6 +22,11 @@ export interface Desk {
   templateDirs: string[];
   deskAddresses: string[];
   close(): void;
+}
+
+/** Big attachments go to the raw store while a message is parsed (limits.attachmentMemoryBytes). */
+export function attachmentSpill(desk: Desk): AttachmentSpill {
+  return { aboveBytes: desk.cfg.limits.attachmentMemoryBytes, putStream: (s) => desk.raw.putStream(s), get: (sha) => desk.raw.get(sha) };
 }
 
 /** Every named calendar of the config, in the desk's time zone. */

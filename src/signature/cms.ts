@@ -1,7 +1,7 @@
 // CMS SignedData (RFC 5652) verification: the S/MIME signature of PEC envelopes now, CAdES
 // documents next. Parsing keeps the bytes as received; node:crypto does the maths (RSA
 // PKCS#1 v1.5, RSA-PSS, ECDSA, EdDSA). Each signer gets a structured status, the boolean derives from it.
-import { constants, createHash, verify as cryptoVerify } from 'node:crypto';
+import { constants, createHash, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { Asn1Error, bytesOf, children, contentOf, octets, oid, readTlv, time, type Tlv } from './der.js';
 import { validatePath } from './path.js';
 import { parseOcspResponse, type OcspInfo } from './ocsp.js';
@@ -271,7 +271,7 @@ export function verifySignedData(sd: SignedDataParsed, opts: VerifyOptions): Sig
     }
   }
   const content = opts.detachedContent ?? sd.eContent;
-  return sd.signers.map((s): SignerVerification => {
+  const verifyOne = (s: SignerInfoParsed): SignerVerification => {
     const problems: ProblemCode[] = [];
     const warnings: WarningCode[] = [];
     const details: string[] = [];
@@ -364,6 +364,19 @@ export function verifySignedData(sd: SignedDataParsed, opts: VerifyOptions): Sig
       if (path.revocationUnknown && !warnings.includes('revocation-unknown')) warnings.push('revocation-unknown');
     }
     return result(cert);
+  };
+  // Attribute values are read only here, after parsing: one that is not what its type says
+  // (bad lengths, missing fields) makes that signer malformed, as parseSignedData would.
+  return sd.signers.map((s): SignerVerification => {
+    try {
+      return verifyOne(s);
+    } catch (e) {
+      if (!(e instanceof Asn1Error || e instanceof TypeError)) throw e;
+      return {
+        certificate: null, chain: [], warnings: [], signingTime: null, digestAlgorithm: s.digestAlgorithm, validationTime: opts.validationTime(null),
+        problems: ['malformed'], details: [`unreadable signer information: ${e.message}`], valid: false, timestamps: [], embeddedRevocation: false,
+      };
+    }
   });
 }
 
@@ -443,8 +456,14 @@ function documentChecks(
     add('no-non-repudiation', 'the signer certificate is not for non-repudiation (keyUsage)');
   }
   if (!cert.qcStatements.includes(OID.qcCompliance)) warn('not-qualified');
-  // The algorithm policy, judged at the time the signature provably existed.
-  const key = cert.x509.publicKey;
+  // The algorithm policy, judged at the time the signature provably existed. A key OpenSSL
+  // cannot decode has already failed the signature check (bad-signature): nothing to judge.
+  let key: KeyObject;
+  try {
+    key = cert.x509.publicKey;
+  } catch {
+    return;
+  }
   const sigDigest = SIGNATURES[s.signatureAlgorithm]?.digest;
   const bits = key.asymmetricKeyDetails?.modulusLength ?? (key.asymmetricKeyDetails?.namedCurve ? curveBits(key.asymmetricKeyDetails.namedCurve) : null);
   for (const digest of new Set([s.digestAlgorithm, ...(sigDigest ? [sigDigest] : [])])) {

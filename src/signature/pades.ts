@@ -15,7 +15,7 @@ import { certInfo, type CertInfo } from './x509.js';
 import { readTlv } from './der.js';
 import type { TrustStore } from './trust.js';
 import { docMdpOf, reviewModifications, type Coverage, type ModificationLevel, type ModificationPolicy } from './modifications.js';
-import { baselineLevel, signatureReport, summarize, type SignatureReport, type VerifyReport } from './report.js';
+import { baselineLevel, signatureReport, signedDocuments, summarize, type SignatureReport, type VerifyReport } from './report.js';
 
 export function isPdf(bytes: Buffer): boolean {
   return bytes.subarray(0, 1024).includes('%PDF-');
@@ -176,6 +176,12 @@ function signaturesByText(pdf: Buffer): PdfSignature[] {
 
 export function findSignatures(pdf: Buffer, rev: Revision | null = new RevisionSet(pdf).last()): PdfSignature[] {
   return signaturesByFields(pdf, rev) ?? signaturesByText(pdf);
+}
+
+/** The bytes of the revision the signatures sign (the last one, if several; document timestamps aside). */
+export function signedRevisionOf(pdf: Buffer, sigs: PdfSignature[]): Buffer {
+  const ends = sigs.filter((s) => s.subFilter !== TIMESTAMP_SUBFILTER && s.revisionEnd !== null).map((s) => s.revisionEnd!);
+  return ends.length ? pdf.subarray(0, Math.max(...ends)) : pdf;
 }
 
 /**
@@ -365,5 +371,7 @@ export function verifyPdf(file: string, pdf: Buffer, trust: TrustStore, at: Date
     }
     reports.push(r);
   });
-  return summarize(file, 'pades', at, reports, [], pdf);
+  const report = summarize(file, 'pades', at, reports, [], pdf);
+  signedDocuments.set(report, { bytes: signedRevisionOf(pdf, all), revisions });
+  return report;
 }

@@ -1,6 +1,7 @@
 // The verify report (SPEC §8.2 `verify`): keys are a contract — add, never rename.
 import { createHash } from 'node:crypto';
 import type { ProblemCode, SignerVerification, WarningCode } from './cms.js';
+import type { RevisionSet } from '../pdf/cos.js';
 import type { Coverage, ModificationLevel } from './modifications.js';
 import type { TimestampReport } from './timestamp.js';
 import type { CertInfo } from './x509.js';
@@ -63,6 +64,13 @@ export function mediaTypeOf(bytes: Buffer): string {
 
 /** The certification path behind each signature report (not part of the JSON): what online revocation asks about. */
 export const signerChains = new WeakMap<SignatureReport, CertInfo[]>();
+
+/**
+ * What a report's signatures sign (not part of the JSON): the innermost CAdES content, or the
+ * PAdES signed revision with the file's revisions as verification parsed them — so the form is
+ * read from it without parsing the signature or the file again.
+ */
+export const signedDocuments = new WeakMap<VerifyReport, { bytes: Buffer; revisions?: RevisionSet }>();
 
 export function signatureReport(v: SignerVerification, layer: number): SignatureReport {
   const id = v.certificate?.subject;

@@ -4,7 +4,7 @@ import { CmsError, parseSignedData, verifySignedData } from './cms.js';
 import { isPdf, verifyPdf } from './pades.js';
 import { fetchCrls } from './online-crl.js';
 import { fetchOcsps } from './online-ocsp.js';
-import { signatureReport, signerChains, summarize, type SignatureReport, type VerifyReport } from './report.js';
+import { signatureReport, signedDocuments, signerChains, summarize, type SignatureReport, type VerifyReport } from './report.js';
 import type { TrustStore } from './trust.js';
 
 export type { SignatureReport, VerifyReport };
@@ -49,7 +49,9 @@ function verifyCades(file: string, der: Buffer, trust: TrustStore, at: Date): Ve
     content = sd.eContent;
     current = derFromSigned(sd.eContent);
   }
-  return summarize(file, 'cades', at, signatures, [], content);
+  const report = summarize(file, 'cades', at, signatures, [], content);
+  if (content) signedDocuments.set(report, { bytes: content }); // what cadesContent() would find again
+  return report;
 }
 
 export function verifyDocument(file: string, bytes: Buffer, trust: TrustStore, at: Date): VerifyReport {

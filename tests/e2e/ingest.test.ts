@@ -350,4 +350,21 @@ describe('quarantine commands', () => {
       small.cleanup();
     }
   });
+  it('a message still in processing past limits.maxProcessingSeconds is quarantined, not acted on; retried under a sane limit it is processed', () => {
+    const slow = new Workspace((c) => (c.limits = { maxProcessingSeconds: 0.000001 }));
+    try {
+      const f = slow.path('slow.eml');
+      writeFileSync(f, email({ from: 'anna.rossi@comune.esempio.it', subject: 'Lento', messageId: '<slow@x>', body: 'Buongiorno' }));
+      const r = slow.cli(['ingest', f, '--json', '--now', NOW]).json.results[0];
+      expect(r).toMatchObject({ classification: 'quarantined', ticket: null, reply: null });
+      expect(r.quarantine.reason).toMatch(/^processing-timeout: still processing after limits\.maxProcessingSeconds \(0\.000001 s\), at the end of parsing/);
+      slow.config.limits = { maxProcessingSeconds: 60 };
+      writeFileSync(slow.configPath, JSON.stringify(slow.config));
+      const retry = slow.cli(['quarantine', 'retry', String(r.quarantine.id), '--json']);
+      expect(retry.status).toBe(0);
+      expect(retry.json.results[0]).toMatchObject({ classification: 'email', ticket: { ref: 'HD-2026-000001' } });
+    } finally {
+      slow.cleanup();
+    }
+  });
 });

@@ -67,6 +67,33 @@ describe('pecdesk extract on every Piano fixture', () => {
     expect(r.json.problems.map((p: any) => p.code)).toContain('malformed');
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
+
+  it('a PDF over a configured limit is refused naming it, and by PEC its order is refused with the reason in Italian', async () => {
+    const small = new Workspace((c) => {
+      c.trust = { pecProviders: path.join(repoRoot, 'fixtures', 'pec', 'out', 'trust'), signatures: path.join(repoRoot, 'fixtures', 'signatures', 'out', 'trust') };
+      c.limits = { maxPdfPages: 1 };
+    });
+    try {
+      const piano = signPianoCades(await buildPianoForm()); // valid, signed, two pages
+      const f = small.path('piano.pdf.p7m');
+      writeFileSync(f, piano);
+      const r = small.cli(['extract', f, '--at', '2026-04-20T08:00:00Z', '--json']);
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.json).toMatchObject({ passed: false, fields: {}, signature: { valid: true } });
+      expect(r.json.problems).toEqual([{ code: 'pdf-too-many-pages', limit: { setting: 'limits.maxPdfPages', max: 1, found: 2 } }]);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      // The same Piano by PEC: an order refused with that reason, the message kept.
+      const eml = small.path('piano.eml');
+      writeFileSync(eml, await pianoPec({ piano, filename: 'piano.pdf.p7m' }));
+      const i = small.cli(['ingest', eml, '--mailbox', 'pec', '--now', APRIL, '--json']);
+      expect(i.status, i.stderr).toBe(0);
+      expect(i.json.results[0]).toMatchObject({ order: { state: 'piano-rejected', problems: ['pdf-too-many-pages'] }, reply: { template: 'piano-rejected' } });
+      const body = small.query<{ body_text: string }>("SELECT body_text FROM outbox WHERE template = 'piano-rejected'")[0]!.body_text;
+      expect(body).toContain('troppe pagine per l\'esame automatico del modulo (2 pagine; il limite è 1 pagina)');
+    } finally {
+      small.cleanup();
+    }
+  });
 });
 
 describe('Piano intake', () => {

@@ -511,3 +511,26 @@ describe('directory: contract calendar', () => {
     expect(unknownCalendarProblems([admins[0]!, admins[2]!], Object.keys(shipped))).toEqual([]);
   });
 });
+
+describe('toLocal (offsets cached by minute)', () => {
+  it('reads every instant as Intl does, across two centuries, odd zones and a DST switch', () => {
+    const zones = ['Europe/Rome', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'America/St_Johns', 'Pacific/Chatham'];
+    const intl = (zone: string, d: Date) => {
+      const f = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+      const o: Record<string, number> = {};
+      for (const p of f.formatToParts(d)) if (p.type !== 'literal') o[p.type] = Number(p.value);
+      return { year: o.year, month: o.month, day: o.day, hour: o.hour, minute: o.minute, second: o.second };
+    };
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const from = Date.UTC(1901, 0, 1);
+    const span = Date.UTC(2100, 0, 1) - from;
+    const instants = Array.from({ length: 6000 }, () => new Date(from + Math.floor(next() * span)));
+    // Every second of the night Rome springs forward, twice (the second pass reads the cache).
+    for (let t = Date.UTC(2026, 2, 29, 0, 30); t < Date.UTC(2026, 2, 29, 1, 30); t += 7000) instants.push(new Date(t), new Date(t));
+    instants.forEach((d, i) => {
+      const zone = i < 6000 ? zones[i % zones.length]! : 'Europe/Rome';
+      expect(toLocal(zone, d), `${zone} ${d.toISOString()}`).toEqual(intl(zone, d));
+    });
+  });
+});

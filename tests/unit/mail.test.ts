@@ -19,6 +19,13 @@ describe('parseMessage', () => {
     expect(m.inReplyTo).toEqual(['<demo-001@comune.esempio.it>']);
     expect(m.references).toEqual(['<demo-001@comune.esempio.it>']);
   });
+  it('a part cut off right after "Content-Type: " is an attachment of the default type, not an error', async () => {
+    const raw = Buffer.from('From: a@b.it\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary="q"\r\n\r\n--q\r\nContent-Type: text/plain\r\n\r\nciao\r\n--q\r\nContent-Disposition: attachment; filename=a.bin\r\nContent-Type: ');
+    const m = await parseMessage(raw);
+    expect(m.text.trim()).toBe('ciao');
+    expect(m.attachments.map((a) => [a.filename, a.contentType])).toEqual([['a.bin', 'application/octet-stream']]);
+  });
+
   it('reads the date after the last semicolon of a Received header', () => {
     expect(receivedDate('from a by b with ESMTP id x; Mon, 23 Nov 2026 09:15:02 +0100 (CET)')?.toISOString()).toBe('2026-11-23T08:15:02.000Z');
     expect(receivedDate('from a by b')).toBeNull();
