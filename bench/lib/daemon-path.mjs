@@ -1,10 +1,11 @@
 // The daemon path, as an operator runs it: Maildirs delivered the Maildir way, then the real
-// process `pecdesk --config X run --once --json` (real SQLite file, real fsyncs, replies written
+// process `pecdesk --config X run --once` (real SQLite file, real fsyncs, replies written
 // to an outbox directory), measured from outside. Also the bare component of mail workloads:
 // mailparser alone, in its own process, over the very same files.
 import { mkdirSync, readdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
 import { measureOk, pecdeskBin, root } from './measure.mjs';
 
@@ -47,36 +48,44 @@ export class BenchDesk {
   }
 
   /**
-   * One `run --once --json` over what was delivered. Every ~0.5 s the messages still in new/
-   * are counted beside the RSS sample, so memory can be read against progress. Returns the
-   * measurement and a summary of the run's own JSON (what became of the messages).
+   * One `run --once` over what was delivered. Every ~0.5 s the messages still in new/ are
+   * counted beside the RSS sample, so memory can be read against progress. Without --json: that
+   * document holds every result until the end (20,000 of them are ~100 MB), which is the
+   * command's output, not the daemon's memory. What became of the messages is read from the
+   * database afterwards.
    */
   async runOnce({ now, countEvery = 5 } = {}) {
     let polls = 0;
     const left = () => MAILBOXES.reduce((s, m) => s + readdirSync(this.newDir(m)).length, 0);
-    const args = [pecdeskBin, '--config', this.config, 'run', '--once', '--json', ...(now ? ['--now', now] : [])];
+    // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the daemon (not allowed in NODE_OPTIONS).
+    const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const args = [...nodeArgs, pecdeskBin, '--config', this.config, 'run', '--once', ...(now ? ['--now', now] : [])];
     const r = await measureOk(process.execPath, args, {
       env: { ...process.env, PECDESK_LOG_LEVEL: 'warn' },
       sample: () => (polls++ % countEvery === 0 ? { left: left() } : {}),
+      stdout: 'ignore',
     });
-    const out = JSON.parse(r.stdout);
-    const count = (f) => out.results.filter(f).length;
-    const byClassification = {};
-    for (const x of out.results) byClassification[x.classification] = (byClassification[x.classification] ?? 0) + 1;
-    const summary = {
-      processed: out.results.length,
-      leftInNew: left(),
-      byClassification,
-      tickets: count((x) => x.ticket),
-      quarantined: count((x) => x.quarantine),
-      orders: count((x) => x.order),
-      ordersByState: out.results.reduce((a, x) => (x.order ? { ...a, [x.order.state]: (a[x.order.state] ?? 0) + 1 } : a), {}),
-      verification: out.results.reduce((a, x) => ({ ...a, [x.sender.verification]: (a[x.sender.verification] ?? 0) + 1 }), {}),
-      repliesWritten: out.outbox.sent.length,
-      repliesFailed: out.outbox.failed.length,
-      warningLines: r.stderr.split('\n').filter(Boolean).length,
-    };
-    return { seconds: r.seconds, peakKiB: r.peakKiB, samples: r.samples, summary, total: this.delivered, stderrTail: r.stderr.slice(-2000) };
+    const db = new Database(path.join(this.dir, 'data', 'pecdesk.sqlite'), { readonly: true });
+    try {
+      const one = (sql) => db.prepare(sql).pluck().get();
+      const groups = (sql) => Object.fromEntries(db.prepare(sql).raw().all());
+      const summary = {
+        processed: one(`SELECT count(*) FROM messages WHERE status <> 'received'`),
+        leftInNew: left(),
+        byClassification: groups('SELECT classification, count(*) FROM messages GROUP BY 1'),
+        tickets: one('SELECT count(*) FROM tickets'),
+        quarantined: one(`SELECT count(*) FROM messages WHERE status = 'quarantined'`),
+        orders: one('SELECT count(*) FROM orders'),
+        ordersByState: groups('SELECT state, count(*) FROM orders GROUP BY 1'),
+        verification: groups(`SELECT json_extract(result, '$.sender.verification'), count(*) FROM messages GROUP BY 1`),
+        repliesWritten: one(`SELECT count(*) FROM outbox WHERE status = 'sent'`),
+        repliesFailed: one(`SELECT count(*) FROM outbox WHERE status = 'failed'`),
+        warningLines: r.stderr.split('\n').filter(Boolean).length,
+      };
+      return { seconds: r.seconds, peakKiB: r.peakKiB, samples: r.samples, summary, total: this.delivered, stderrTail: r.stderr.slice(-2000) };
+    } finally {
+      db.close();
+    }
   }
 }
 

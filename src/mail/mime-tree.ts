@@ -120,7 +120,23 @@ export function decodeBody(buf: Buffer, part: MimePart): Buffer {
 
 /** Bytes with every line break as CRLF: the canonical form S/MIME signs (RFC 5751 §3.1.1). */
 export function canonicalCrlf(bytes: Buffer): Buffer {
-  return Buffer.from(bytes.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+  // On the bytes (a signed PEC part is often 1 MB or more): most already use CRLF throughout
+  // and come back as they are; otherwise each bare LF gains its CR in one copy.
+  let bare = 0;
+  for (let i = bytes.indexOf(0x0a); i >= 0; i = bytes.indexOf(0x0a, i + 1)) if (i === 0 || bytes[i - 1] !== 0x0d) bare++;
+  if (bare === 0) return bytes;
+  const out = Buffer.allocUnsafe(bytes.length + bare);
+  let written = 0;
+  let from = 0;
+  for (let i = bytes.indexOf(0x0a); i >= 0; i = bytes.indexOf(0x0a, i + 1)) {
+    if (i > 0 && bytes[i - 1] === 0x0d) continue;
+    written += bytes.copy(out, written, from, i);
+    out[written++] = 0x0d;
+    out[written++] = 0x0a;
+    from = i + 1;
+  }
+  bytes.copy(out, written, from);
+  return out;
 }
 
 export function* walk(part: MimePart): Generator<MimePart> {

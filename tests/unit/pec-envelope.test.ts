@@ -52,3 +52,18 @@ describe.skipIf(!existsSync(sample))('PEC envelope signature (real Aruba sample,
     expect(verifyAt(lf, (t) => t!).valid).toBe(true);
   });
 });
+
+describe('canonicalCrlf', () => {
+  it('gives every bare LF its CR and leaves CRLF, lone CR and other bytes as they are (as the regex did)', () => {
+    const byRegex = (b: Buffer) => Buffer.from(b.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+    let seed = 3;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+    const alphabet = [0x0a, 0x0d, 0x41, 0x00, 0xff, 0x20];
+    for (let n = 0; n < 2000; n++) {
+      const b = Buffer.from(Array.from({ length: next() % 40 }, () => alphabet[next() % alphabet.length]!));
+      expect(canonicalCrlf(b).equals(byRegex(b)), JSON.stringify([...b])).toBe(true);
+    }
+    const crlf = Buffer.from('a\r\nb\r\n');
+    expect(canonicalCrlf(crlf)).toBe(crlf);
+  });
+});
