@@ -15,22 +15,24 @@ export function normalizeWording(text: string): string {
 export interface Term {
   /** As written in the rule table, for reasons ("bloccat*"). */
   source: string;
-  pattern: RegExp;
+  /**
+   * What normalised text contains when the term is there: padded with spaces, a word starts
+   * after a space and, unless it is a stem, ends before one. A plain substring — matched with
+   * includes(), several times faster than a regular expression over a whole body.
+   */
+  needle: string;
 }
 
 export function compileTerm(source: string): Term {
   const stem = source.trim().endsWith('*');
   const words = normalizeWording(source.replace(/\*\s*$/, '')).trim();
   if (!words) throw new Error(`empty term ${JSON.stringify(source)}`);
-  const escaped = words.split(' ').map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join(' ');
-  // Normalised text is padded with spaces: a word starts after a space and, unless it is a
-  // stem, ends before one.
-  return { source: source.trim(), pattern: new RegExp(` ${escaped}${stem ? '' : ' '}`) };
+  return { source: source.trim(), needle: ` ${words}${stem ? '' : ' '}` };
 }
 
 /** The first term of `terms` found in normalised text, or null. */
 export function firstMatch(normalized: string, terms: readonly Term[]): Term | null {
-  return terms.find((t) => t.pattern.test(normalized)) ?? null;
+  return terms.find((t) => normalized.includes(t.needle)) ?? null;
 }
 
 /**
