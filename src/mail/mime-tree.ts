@@ -1,7 +1,7 @@
 // A raw MIME tree that keeps byte offsets into the original message. mailparser decodes for
 // reading, but it merges an inline message/rfc822 (PEC postacert.eml) into the body and loses
 // its headers, and a signature must be checked over the exact bytes of the signed part.
-import type { HeaderLine } from './parse.js';
+import { MAX_MIME_DEPTH, MessageRejected, type HeaderLine } from './parse.js';
 
 export interface MimePart {
   /** Offsets into the buffer the tree was read from. */
@@ -15,7 +15,8 @@ export interface MimePart {
   children: MimePart[];
 }
 
-const MAX_DEPTH = 50;
+/** The PEC envelope reader descends as deep as the parser does by default (limits.maxMimeDepth). */
+const MAX_DEPTH = MAX_MIME_DEPTH;
 
 /** Parse `type/subtype; a=b; c="d"` (parameter names lower-cased). */
 export function parseContentType(value: string | undefined): { type: string; params: Record<string, string> } {
@@ -58,7 +59,7 @@ export function partHeader(part: MimePart, name: string): string | undefined {
 
 /** Read the MIME structure of buf[start, end). Message/rfc822 bodies are not descended into. */
 export function readMimeTree(buf: Buffer, start = 0, end = buf.length, depth = 0): MimePart {
-  if (depth > MAX_DEPTH) throw new Error('MIME nesting too deep');
+  if (depth > MAX_DEPTH) throw new MessageRejected('mime-too-complex', `MIME nesting deeper than ${MAX_DEPTH}, the most the PEC envelope reader follows`);
   const { headerEnd, bodyStart } = findHeaderEnd(buf, start, end);
   const headers = parseHeaderBlock(buf.toString('latin1', start, headerEnd));
   const ct = parseContentType(headers.find((h) => h.key === 'content-type')?.value);

@@ -272,7 +272,10 @@ function parseMail(raw: Buffer, spill: AttachmentSpill | undefined): Promise<Mai
       parser.destroy();
       reject(e);
     };
-    parser.on('error', fail);
+    // mailsplit's own bound (a part's header block over 1 MiB) is a rejection like ours.
+    parser.on('error', (e: Error & { code?: string }) =>
+      fail(e.code === 'EMAXLEN' ? new MessageRejected('mime-too-complex', `${e.message} (more than the parser accepts)`) : e),
+    );
     parser.on('headers', (h: Headers) => {
       mail.headers = h;
       mail.headerLines = (parser as unknown as { headerLines: HeaderLines }).headerLines;

@@ -26,6 +26,11 @@ describe('parseMessage', () => {
     expect(m.attachments.map((a) => [a.filename, a.contentType])).toEqual([['a.bin', 'application/octet-stream']]);
   });
 
+  it('a part whose header block is over the parser\'s 1 MiB is mime-too-complex, not a processing error', async () => {
+    const raw = Buffer.from(`From: a@b.it\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary="q"\r\n\r\n--q\r\nX-Big: ${'a'.repeat(1100 * 1024)}\r\n\r\nciao\r\n--q--\r\n`);
+    await expect(parseMessage(raw)).rejects.toMatchObject({ name: 'MessageRejected', code: 'mime-too-complex' });
+  });
+
   it('reads the date after the last semicolon of a Received header', () => {
     expect(receivedDate('from a by b with ESMTP id x; Mon, 23 Nov 2026 09:15:02 +0100 (CET)')?.toISOString()).toBe('2026-11-23T08:15:02.000Z');
     expect(receivedDate('from a by b')).toBeNull();
