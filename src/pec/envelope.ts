@@ -9,6 +9,7 @@ import type { TrustStore } from '../signature/trust.js';
 import { DaticertError, parseDaticert, type Daticert, type PecType } from './daticert.js';
 import type { ProviderIndex } from './provider-index.js';
 import { checkProvider, pecCodeOf, type ProviderFacts } from './provider-trust.js';
+import { problemLog } from '../signature/problem-log.js';
 
 export type PecKind = 'posta-certificata' | 'receipt' | 'anomaly';
 
@@ -86,16 +87,7 @@ export interface PecTrust {
 export function readPecEnvelope(raw: Buffer, headers: HeaderLine[], trust: PecTrust, envelopeFrom: string | null): PecEnvelope {
   const hs = hints(headers);
   const root = readMimeTree(raw);
-  const problems: PecVerificationProblem[] = [];
-  const details: string[] = [];
-  const add = (p: PecVerificationProblem, d: string) => {
-    if (!problems.includes(p)) problems.push(p);
-    details.push(d);
-  };
-  const merge = (codes: PecVerificationProblem[], reasons: string[]) => {
-    for (const c of codes) if (!problems.includes(c)) problems.push(c);
-    details.push(...reasons);
-  };
+  const { problems, details, add, merge } = problemLog<PecVerificationProblem>();
   let provider: ProviderFacts | null = null;
   let signedPart: MimePart | null = null;
   let signer: SignerVerification | null = null;

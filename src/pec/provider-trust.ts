@@ -8,6 +8,7 @@ import type { CertInfo } from '../signature/x509.js';
 import type { PecVerificationProblem } from '../desk/verification.js';
 import { managesDomain, providerOf, type ProviderIndex } from './provider-index.js';
 import type { Daticert } from './daticert.js';
+import { problemLog } from '../signature/problem-log.js';
 
 export const PEC_PROVIDER_POLICY = '1.3.76.16.3.1.1';
 const EMAIL_PROTECTION = '1.3.6.1.5.5.7.3.4';
@@ -56,12 +57,7 @@ function addressesToManage(daticert: Daticert): string[] {
 }
 
 export function checkProvider(signer: CertInfo, envelopeFrom: string | null, daticert: Daticert | null, index: ProviderIndex | null): ProviderVerdict {
-  const problems: PecVerificationProblem[] = [];
-  const details: string[] = [];
-  const add = (p: PecVerificationProblem, d: string) => {
-    if (!problems.includes(p)) problems.push(p);
-    details.push(d);
-  };
+  const { problems, details, add } = problemLog<PecVerificationProblem>();
   const emails = [...new Set([...signer.altNames.flatMap((n) => (n.kind === 'email' ? [n.value] : [])), ...signer.subjectEmails])];
   if (!signer.policies.includes(PEC_PROVIDER_POLICY)) {
     add('pec-signer-not-provider', `the signer certificate lacks the PEC provider policy ${PEC_PROVIDER_POLICY} (policies: ${signer.policies.join(', ') || 'none'}): it is not a PEC provider certificate`);

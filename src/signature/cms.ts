@@ -11,6 +11,7 @@ import { qualificationAt } from './tsl-snapshot.js';
 import { algorithmFindings } from './algorithms.js';
 import type { TrustStore } from './trust.js';
 import { certInfo, type CertInfo } from './x509.js';
+import { problemLog } from './problem-log.js';
 
 export type ProblemCode =
   | 'no-signature'
@@ -272,13 +273,8 @@ export function verifySignedData(sd: SignedDataParsed, opts: VerifyOptions): Sig
   }
   const content = opts.detachedContent ?? sd.eContent;
   const verifyOne = (s: SignerInfoParsed): SignerVerification => {
-    const problems: ProblemCode[] = [];
+    const { problems, details, add, merge } = problemLog<ProblemCode>();
     const warnings: WarningCode[] = [];
-    const details: string[] = [];
-    const add = (p: ProblemCode, d: string) => {
-      if (!problems.includes(p)) problems.push(p);
-      details.push(d);
-    };
     const signingTimeAttr = s.attributes.get(OID.signingTime)?.[0];
     let signingTime: Date | null = null;
     try {
@@ -344,8 +340,7 @@ export function verifySignedData(sd: SignedDataParsed, opts: VerifyOptions): Sig
       ? { ...opts.trust, crls: [...opts.trust.crls, ...embedded.crls], ocsps: [...(opts.trust.ocsps ?? []), ...embedded.ocsps] }
       : opts.trust;
     const path = validatePath(cert, [...certs, ...embedded.certs], trust, validationTime);
-    for (const p of path.problems) if (!problems.includes(p)) problems.push(p);
-    details.push(...path.details);
+    merge(path.problems, path.details);
     chain = path.chain;
     embeddedRevocation = embedded.crls.length + embedded.ocsps.length > 0 && chain.length > 1 &&
       chain.slice(0, -1).every((c, i) => revocationStatus(c, chain[i + 1]!, embedded.crls, validationTime, embedded.ocsps).status !== 'unknown');

@@ -16,6 +16,7 @@ import { readTlv } from './der.js';
 import type { TrustStore } from './trust.js';
 import { docMdpOf, reviewModifications, type Coverage, type ModificationLevel, type ModificationPolicy } from './modifications.js';
 import { baselineLevel, signatureReport, signedDocuments, summarize, type SignatureReport, type VerifyReport } from './report.js';
+import { problemLog } from './problem-log.js';
 
 export function isPdf(bytes: Buffer): boolean {
   return bytes.subarray(0, 1024).includes('%PDF-');
@@ -293,12 +294,7 @@ export function verifyPdf(file: string, pdf: Buffer, trust: TrustStore, at: Date
   const docTimestamps = documentTimestamps(pdf, all, trust, at);
   const dss = dssOf(rev);
   sigs.forEach((s, i) => {
-    const problems: ProblemCode[] = [];
-    const details: string[] = [];
-    const fail = (p: ProblemCode, d: string) => {
-      if (!problems.includes(p)) problems.push(p);
-      details.push(d);
-    };
+    const { problems, details, add: fail } = problemLog<ProblemCode>();
     let base: SignatureReport | null = null;
     let embeddedRevocation = false;
     let coverage: Coverage = 'partial';

@@ -10,6 +10,7 @@ import { revocationStatus, type CrlInfo } from './revocation.js';
 import type { TrustAnchors, TrustStore } from './trust.js';
 import { authorityKeyIdOf, type CertInfo, type GeneralName } from './x509.js';
 import { children, readTlv } from './der.js';
+import { problemLog } from './problem-log.js';
 
 export type PathProblem = 'untrusted-chain' | 'cert-expired' | 'cert-not-yet-valid' | 'cert-revoked';
 
@@ -140,12 +141,7 @@ function nameViolation(c: CertInfo, nc: NonNullable<CertInfo['nameConstraints']>
 
 /** Judge one path (signer first, anchor last) at `at`. */
 function judgePath(path: CertInfo[], crls: CrlInfo[], ocsps: OcspInfo[], at: Date): PathResult {
-  const problems: PathProblem[] = [];
-  const details: string[] = [];
-  const add = (p: PathProblem, d: string) => {
-    if (!problems.includes(p)) problems.push(p);
-    details.push(d);
-  };
+  const { problems, details, add } = problemLog<PathProblem>();
   let revocationUnknown = false;
   for (const c of path) {
     if (at.getTime() > new Date(c.x509.validTo).getTime()) {

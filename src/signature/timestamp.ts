@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { children, contentOf, oid, readTlv, time } from './der.js';
 import { CmsError, DIGEST_NAMES, parseSignedData, verifySignedData, type ProblemCode } from './cms.js';
 import type { TrustStore } from './trust.js';
+import { problemLog } from './problem-log.js';
 
 export const OID_TST_INFO = '1.2.840.113549.1.9.16.1.4';
 const KP_TIME_STAMPING = '1.3.6.1.5.5.7.3.8';
@@ -52,12 +53,7 @@ export function parseTstInfo(der: Buffer): TstInfo {
  * TSA's certificate at `at`.
  */
 export function verifyTimestampToken(token: Buffer, stamped: Buffer, kind: TimestampReport['kind'], trust: TrustStore, at: Date): TimestampReport & { genTime: Date | null } {
-  const problems: ProblemCode[] = [];
-  const details: string[] = [];
-  const fail = (p: ProblemCode, d: string) => {
-    if (!problems.includes(p)) problems.push(p);
-    details.push(d);
-  };
+  const { problems, details, add: fail } = problemLog<ProblemCode>();
   let genTime: Date | null = null;
   let tsa: string | null = null;
   try {

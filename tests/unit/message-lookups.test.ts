@@ -1,19 +1,10 @@
 // The duplicate lookups run once per message: they must use the sha256 and Message-ID indexes,
 // not the status index every processed row matches (a backlog slowed from 116 to 34 msg/s).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { migrate, openDatabase } from '../../src/store/db.js';
+import { describe, expect, it } from 'vitest';
 import { FIND_BY_MESSAGE_ID_SQL, FIND_BY_SHA_SQL } from '../../src/store/messages.js';
+import { tempDatabase } from '../support/temp-db.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'pecdesk-plan-'));
-const db = openDatabase(path.join(dir, 'desk.sqlite'));
-migrate(db);
-afterAll(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const db = tempDatabase('pecdesk-plan-');
 
 const plan = (sql: string, ...args: unknown[]) =>
   (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>).map((r) => r.detail).join('; ');

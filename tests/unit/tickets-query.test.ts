@@ -1,20 +1,11 @@
 // tickets list --breached is answered by SQL; it must agree with the rule (sla.isBreached) on
 // every shape of ticket: marked or not, taken in time, late, not yet, before and after the clock.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isBreached } from '../../src/desk/sla.js';
-import { migrate, openDatabase } from '../../src/store/db.js';
 import { listTickets } from '../../src/store/tickets.js';
+import { tempDatabase } from '../support/temp-db.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'pecdesk-tq-'));
-const db = openDatabase(path.join(dir, 'desk.sqlite'));
-migrate(db);
-afterAll(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const db = tempDatabase('pecdesk-tq-');
 
 const T = (h: number) => new Date(Date.UTC(2026, 10, 30, h)).toISOString();
 const times = [null, T(8), T(10), T(12), T(14)];
