@@ -68,8 +68,11 @@ export function registerRun(program: Command): void {
               process.stdout.write(`${localTime(new Date().toISOString(), tz)}  ${mailbox.padEnd(7)} ${r.classification.padEnd(11)} ${(r.sender.address ?? '—').padEnd(34)}${verified} → ${what}${reply}\n`);
             },
             onOutbox: (report) => {
-              outbox.push(...report.sent);
-              failed.push(...report.failed);
+              // Kept only for the one JSON document of --once: a running daemon would hold every send forever.
+              if (json && o.once) {
+                outbox.push(...report.sent);
+                failed.push(...report.failed);
+              }
               if (json) {
                 if (!o.once) process.stdout.write(`${JSON.stringify({ event: 'outbox', ...report })}\n`);
                 return;
